@@ -1,0 +1,98 @@
+"""The exceptions acrawl raises, all from one tree.
+
+::
+
+    AcrawlError
+    ├── ConfigError            a bad setting, spider, output URI or config file (CLI exit 2)
+    │   └── PluginError        a plugin that cannot be loaded or registered
+    ├── SerializationError     a request that cannot be stored in a durable/shared frontier
+    ├── DownloadError          one attempt to fetch a URL failed; carries ``.request``
+    │   ├── ConnectError       DNS, refused, reset, TLS
+    │   ├── DownloadTimeout    connect, first byte or whole-response timeout
+    │   ├── BlockedAddress     the host resolved to an address the crawl may not reach
+    │   ├── TooManyRedirects   ``max_redirects`` exceeded or a redirect loop
+    │   └── HttpError          retries exhausted on a retryable status (429, 503, ...)
+    └── CallbackError          a spider callback raised or yielded something invalid;
+                               wraps the original exception with its request
+
+Expected outcomes are return values, not exceptions: a duplicate request makes
+``DupeFilter.add`` return ``False``; a filtered URL makes ``Hooks.url_allowed`` return a reason.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .http import Request
+
+__all__ = [
+    "AcrawlError",
+    "BlockedAddress",
+    "CallbackError",
+    "ConfigError",
+    "ConnectError",
+    "DownloadError",
+    "DownloadTimeout",
+    "HttpError",
+    "PluginError",
+    "SerializationError",
+    "TooManyRedirects",
+]
+
+
+class AcrawlError(Exception):
+    """Base class of every exception acrawl raises on purpose."""
+
+
+class ConfigError(AcrawlError):
+    """A usage or configuration error; the CLI prints it on one line and exits 2."""
+
+
+class PluginError(ConfigError):
+    """A plugin could not be loaded or registered (for example an ``async def`` hook)."""
+
+
+class SerializationError(AcrawlError):
+    """A request holds data that a durable or shared frontier cannot store."""
+
+
+class DownloadError(AcrawlError):
+    """One download failed. ``request`` is the request that was being fetched."""
+
+    def __init__(self, message: str, request: Request | None = None) -> None:
+        super().__init__(message)
+        self.request = request
+
+
+class ConnectError(DownloadError):
+    """The connection could not be made or was broken (DNS, refused, reset, TLS)."""
+
+
+class DownloadTimeout(DownloadError):
+    """The server did not answer, or did not finish answering, within ``timeout``."""
+
+
+class BlockedAddress(DownloadError):
+    """The host resolves to a loopback, private, link-local or metadata address."""
+
+
+class TooManyRedirects(DownloadError):
+    """A redirect chain was longer than ``max_redirects`` or went round in a loop."""
+
+
+class HttpError(DownloadError):
+    """Retries were exhausted on a retryable HTTP status."""
+
+    def __init__(self, message: str, request: Request | None = None, status: int = 0) -> None:
+        super().__init__(message, request)
+        self.status = status
+
+
+class CallbackError(AcrawlError):
+    """A spider callback failed. ``wrapped`` is the original exception."""
+
+    def __init__(self, message: str, request: Request, wrapped: BaseException | None = None):
+        super().__init__(message)
+        self.request = request
+        self.wrapped: Any = wrapped

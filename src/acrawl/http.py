@@ -1,0 +1,264 @@
+"""Request, Response and Link: the data that flows through a crawl.
+
+``Request`` and ``Link`` are frozen attrs classes; derive a changed copy with
+``attrs.evolve(request, priority=5)`` or ``request.replace(priority=5)``.
+``Response`` decodes its text and builds its parsel selector lazily, once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+from urllib.parse import urljoin
+
+import attrs
+from parsel import Selector, SelectorList
+from w3lib.encoding import html_to_unicode
+
+__all__ = ["Failure", "Link", "Request", "Response"]
+
+Callback = Callable[..., Any] | str | None
+
+
+def _to_headers(value: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> dict[str, str]:
+    if not value:
+        return {}
+    items = value.items() if isinstance(value, Mapping) else value
+    return {str(k): str(v) for k, v in items}
+
+
+def _to_body(value: bytes | str | None) -> bytes | None:
+    if value is None or isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    return bytes(value)
+
+
+@attrs.frozen(slots=True, weakref_slot=False)
+class Request:
+    """A request to fetch, Scrapy-style.
+
+    ``callback``/``errback`` are callables (usually spider methods) or method names; ``None``
+    means ``spider.parse``. ``depth``, ``retries``, ``redirects`` and ``referer`` are filled in
+    by the engine as the crawl goes.
+    """
+
+    url: str
+    callback: Callback = None
+    errback: Callback = None
+    method: str = attrs.field(default="GET", converter=str.upper)
+    headers: dict[str, str] = attrs.field(factory=dict, converter=_to_headers)
+    body: bytes | None = attrs.field(default=None, converter=_to_body)
+    meta: dict[str, Any] = attrs.field(factory=dict, converter=lambda v: v if v is not None else {})
+    cb_kwargs: dict[str, Any] = attrs.field(
+        factory=dict, converter=lambda v: v if v is not None else {}
+    )
+    priority: int = 0
+    dont_filter: bool = False
+    depth: int = attrs.field(default=0, kw_only=True)
+    retries: int = attrs.field(default=0, kw_only=True)
+    redirects: int = attrs.field(default=0, kw_only=True)
+    referer: str | None = attrs.field(default=None, kw_only=True)
+
+    def replace(self, **changes: Any) -> Request:
+        """A copy with ``changes`` applied (``attrs.evolve``)."""
+        return attrs.evolve(self, **changes)
+
+    @property
+    def host(self) -> str:
+        """``host[:port]`` of the URL, lower-cased: the politeness slot key."""
+        from .urls import host_key
+
+        return host_key(self.url)
+
+
+@attrs.frozen(slots=True)
+class Link:
+    """A link found on a page by a link extractor. ``url`` is absolute."""
+
+    url: str
+    text: str = ""
+    nofollow: bool = False
+
+
+@attrs.frozen(slots=True)
+class Failure:
+    """What an errback receives: the request that failed and why."""
+
+    request: Request
+    exception: BaseException
+
+    @property
+    def value(self) -> BaseException:  # Twisted/Scrapy spelling
+        return self.exception
+
+    def __str__(self) -> str:
+        return f"{type(self.exception).__name__}: {self.exception} ({self.request.url})"
+
+
+_UNSET: Any = object()
+
+
+@attrs.define(slots=True, eq=False)
+class Response:
+    """A downloaded response. Built by the downloader; read by callbacks.
+
+    ``text`` is decoded per the HTTP header, then a BOM / ``<meta charset>``, then detection,
+    replacing invalid bytes (it never raises). ``css``/``xpath`` share one parsed tree, built on
+    first use; the link extractors reuse it.
+    """
+
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    request: Request
+    truncated: bool = False
+    #: set by the engine: returns the links of the enabled extractors
+    _links_provider: Callable[[Response], list[Link]] | None = attrs.field(
+        default=None, alias="links_provider", repr=False
+    )
+    _text: str | None = attrs.field(default=None, init=False, repr=False)
+    _encoding: str | None = attrs.field(default=None, init=False, repr=False)
+    _selector: Selector | None = attrs.field(default=None, init=False, repr=False)
+    _links: list[Link] | None = attrs.field(default=None, init=False, repr=False)
+    _base_url: Any = attrs.field(default=_UNSET, init=False, repr=False)
+
+    # -- decoding -------------------------------------------------------------------------------
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.request.meta
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "") or ""
+
+    def _decode(self) -> None:
+        ctype = self.content_type
+        try:
+            enc, text = html_to_unicode(ctype, self.body, auto_detect_fun=_detect_encoding)
+        except Exception:  # pragma: no cover - w3lib is robust, be more so
+            enc, text = "utf-8", self.body.decode("utf-8", "replace")
+        self._encoding, self._text = enc, text
+
+    @property
+    def encoding(self) -> str:
+        """The encoding ``text`` was decoded with."""
+        if self._encoding is None:
+            self._decode()
+        assert self._encoding is not None
+        return self._encoding
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._decode()
+        assert self._text is not None
+        return self._text
+
+    def json(self) -> Any:
+        """The body parsed as JSON (``ValueError`` if it is not JSON)."""
+        return json.loads(self.text)
+
+    # -- selectors ------------------------------------------------------------------------------
+    @property
+    def selector(self) -> Selector:
+        if self._selector is None:
+            text = self.text
+            kind = "xml" if _looks_xml(self.content_type) else "html"
+            self._selector = Selector(text=text or "<html></html>", type=kind, base_url=self.url)
+        return self._selector
+
+    def css(self, query: str) -> SelectorList[Selector]:
+        return self.selector.css(query)
+
+    def xpath(self, query: str, **kwargs: Any) -> SelectorList[Selector]:
+        return self.selector.xpath(query, **kwargs)
+
+    # -- following ------------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        """The URL relative links resolve against (``<base href>`` if the page has one)."""
+        if self._base_url is _UNSET:
+            base = self.url
+            if self._selector is not None or b"<base" in self.body[:8192].lower():
+                href = self.selector.xpath("//base/@href").get()
+                if href:
+                    base = urljoin(self.url, href.strip())
+            self._base_url = base
+        return self._base_url  # type: ignore[no-any-return]
+
+    def urljoin(self, url: str) -> str:
+        return urljoin(self.base_url, url.strip())
+
+    def follow(self, url: str | Link | Selector, callback: Callback = None, **kwargs: Any) -> Request:
+        """A request for ``url`` (relative to this page), one level deeper.
+
+        A ``mailto:``/``javascript:``/``tel:`` URL gives a request the engine drops and counts
+        as filtered; it never raises in the callback.
+        """
+        if isinstance(url, Link):
+            target = url.url
+        elif isinstance(url, Selector):
+            target = _selector_href(url)
+        else:
+            target = str(url)
+        kwargs.setdefault("depth", self.request.depth + 1)
+        kwargs.setdefault("referer", self.url)
+        return Request(self.urljoin(target), callback, **kwargs)
+
+    def follow_all(
+        self,
+        urls: Iterable[str | Link | Selector] | None = None,
+        callback: Callback = None,
+        *,
+        css: str | None = None,
+        xpath: str | None = None,
+        **kwargs: Any,
+    ) -> list[Request]:
+        """Requests for every URL in ``urls``, or every link the ``css``/``xpath`` query selects."""
+        if urls is None:
+            if css is None and xpath is None:
+                raise ValueError("follow_all() needs urls, css= or xpath=")
+            selected = self.css(css) if css is not None else self.xpath(xpath)  # type: ignore[arg-type]
+            urls = [u for u in (_selector_href(s) for s in selected) if u]
+        return [self.follow(u, callback, **kwargs) for u in urls]
+
+    def links(self) -> list[Link]:
+        """The links found by the enabled link extractors: absolute, canonical, deduplicated."""
+        if self._links is None:
+            self._links = self._links_provider(self) if self._links_provider else []
+        return self._links
+
+    def __repr__(self) -> str:
+        return f"<{self.status} {self.url}>"
+
+
+def _selector_href(sel: Selector) -> str:
+    root = sel.root
+    if isinstance(root, str):
+        return root
+    for attr in ("href", "src"):
+        value = sel.attrib.get(attr)
+        if value is not None:
+            return str(value)
+    raise ValueError(f"cannot follow {sel!r}: no href or src attribute")
+
+
+def _looks_xml(content_type: str) -> bool:
+    ct = content_type.split(";", 1)[0].strip().lower()
+    return ct.endswith("/xml") or ct.endswith("+xml")
+
+
+def _detect_encoding(body: bytes) -> str | None:
+    """Last resort after header, BOM and ``<meta>``: utf-8 if it decodes, else cp1252."""
+    try:
+        body[:65536].decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start > 65530:  # a multi-byte char cut at the window edge
+            return "utf-8"
+    return "cp1252"
+

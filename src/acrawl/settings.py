@@ -1,0 +1,211 @@
+"""Settings: the names users set with ``-s NAME=VALUE``, their types and defaults.
+
+Values are validated once, at the edge (CLI, spider ``settings``), into a frozen
+:class:`Settings`; components read plain attributes-by-name afterwards and never copy them.
+
+>>> s = Settings.build(overrides={"concurrency": "32"})
+>>> s["concurrency"]
+32
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from .errors import ConfigError
+
+__all__ = ["DEFAULT_SETTINGS", "Setting", "Settings"]
+
+MiB = 1024 * 1024
+
+
+@attrs.frozen
+class Setting:
+    """A named setting: its type (``bool``, ``int``, ``float``, ``str``, ``list``, ``dict``),
+    default, one-line help, and an optional check returning an error message or ``None``."""
+
+    name: str
+    type: type
+    default: Any
+    help: str = ""
+    optional: bool = False  # None allowed
+    check: Callable[[Any], str | None] | None = None
+
+
+def _positive(v: Any) -> str | None:
+    return None if v is None or v > 0 else "a number > 0"
+
+
+def _non_negative(v: Any) -> str | None:
+    return None if v is None or v >= 0 else "a number >= 0"
+
+
+DEFAULT_SETTINGS: tuple[Setting, ...] = (
+    Setting("concurrency", int, 16, "requests in flight at once, all hosts", check=_positive),
+    Setting("per_host_concurrency", int, 8, "requests in flight at once per host", check=_positive),
+    Setting("download_delay", float, 0.0, "seconds between requests to one host",
+            check=_non_negative),
+    Setting("autothrottle", bool, False, "adapt the per-host delay to latency and 429/503"),
+    Setting("timeout", float, 30.0, "seconds one attempt may take, connect to last byte",
+            check=_positive),
+    Setting("retry_times", int, 2, "retries on connection errors, timeouts, 408/429/5xx",
+            check=_non_negative),
+    Setting("retry_http_codes", list, [408, 429, 500, 502, 503, 504, 522, 524],
+            "statuses that are retried"),
+    Setting("max_retry_after", float, 60.0, "cap on a Retry-After wait, seconds",
+            check=_non_negative),
+    Setting("max_redirects", int, 10, "redirect hops followed per request", check=_non_negative),
+    Setting("max_depth", int, None, "links deeper than this are not followed", optional=True,
+            check=_non_negative),
+    Setting("max_pages", int, None, "exactly this many responses reach callbacks",
+            optional=True, check=_positive),
+    Setting("max_response_size", int, 32 * MiB, "bytes, after decompression; larger is cut",
+            check=_positive),
+    Setting("obey_robots", bool, True, "fetch and obey robots.txt (with Crawl-delay)"),
+    Setting("user_agent", str, "acrawl/0.1 (+https://github.com/acrawl/acrawl)",
+            "User-Agent header, also used for robots.txt"),
+    Setting("default_headers", dict, {
+        "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        "Accept-Language": "en",
+    }, "headers sent with every request"),
+    Setting("cookies", bool, True, "keep cookies per host"),
+    Setting("proxy", str, None, "http proxy URL (http://user:pass@host:port)", optional=True),
+    Setting("log_level", str, "INFO", "DEBUG, INFO, WARNING or ERROR",
+            check=lambda v: None if str(v).upper() in {"DEBUG", "INFO", "WARNING", "ERROR",
+                                                       "CRITICAL"} else "a log level"),
+    Setting("follow_links", bool, None, "follow response.links() (overrides the spider)",
+            optional=True),
+    Setting("item_batch_size", int, 100, "items per sink write", check=_positive),
+    Setting("item_flush_interval", float, 1.0, "seconds before a partial batch is written",
+            check=_positive),
+    Setting("overwrite", bool, False, "replace existing -o files"),
+    Setting("allow_private_addresses", bool, False,
+            "reach private/loopback addresses even for hosts the spider did not name"),
+)
+
+
+def _parse_bool(raw: str) -> bool:
+    low = raw.strip().lower()
+    if low in {"1", "true", "yes", "on"}:
+        return True
+    if low in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(raw)
+
+
+def _coerce(spec: Setting, value: Any) -> Any:
+    """Turn ``value`` (a CLI string or a Python value) into ``spec.type`` or raise ValueError."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in {"none", "null"}
+                         and spec.optional):
+        if spec.optional:
+            return None
+        raise ValueError(value)
+    t = spec.type
+    if isinstance(value, str):
+        if t is bool:
+            return _parse_bool(value)
+        if t is int:
+            return int(value.strip())
+        if t is float:
+            return float(value.strip())
+        if t is str:
+            return value
+        if t in (list, dict):
+            import json
+
+            parsed = json.loads(value) if value.strip()[:1] in "[{" else None
+            if parsed is None and t is list:
+                parsed = [p.strip() for p in value.split(",") if p.strip()]
+                if spec.name == "retry_http_codes":
+                    parsed = [int(p) for p in parsed]
+            if not isinstance(parsed, t):
+                raise ValueError(value)
+            return parsed
+        raise ValueError(value)
+    if t is bool:
+        if isinstance(value, bool):
+            return value
+        raise ValueError(value)
+    if t is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if t is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, t) and t not in (int, float):
+        return value
+    raise ValueError(value)
+
+
+_TYPE_NAMES = {bool: "true/false", int: "an integer", float: "a number", str: "a string",
+               list: "a list", dict: "a JSON object"}
+
+
+class Settings(Mapping[str, Any]):
+    """Validated, read-only settings. ``settings["timeout"]`` or ``settings.get(...)``."""
+
+    __slots__ = ("_specs", "_values")
+
+    def __init__(self, specs: Mapping[str, Setting], values: Mapping[str, Any]) -> None:
+        self._specs = dict(specs)
+        self._values = dict(values)
+
+    @classmethod
+    def build(
+        cls,
+        *layers: Mapping[str, Any] | None,
+        overrides: Mapping[str, Any] | None = None,
+        extra: Iterable[Setting] = (),
+    ) -> Settings:
+        """Defaults, then each layer in order (spider settings, then CLI), validated.
+
+        Raises :class:`ConfigError` naming the setting and what was expected.
+        """
+        specs: dict[str, Setting] = {s.name: s for s in DEFAULT_SETTINGS}
+        for s in extra:
+            if s.name in specs and specs[s.name] != s:
+                raise ConfigError(f"setting {s.name!r} is declared twice")
+            specs[s.name] = s
+        values = {name: s.default for name, s in specs.items()}
+        for layer in (*layers, overrides):
+            for name, raw in (layer or {}).items():
+                key = name.strip().lower().replace("-", "_")
+                spec = specs.get(key)
+                if spec is None:
+                    raise ConfigError(f"unknown setting {name!r}" + _suggest(key, specs))
+                try:
+                    value = _coerce(spec, raw)
+                except (ValueError, TypeError):
+                    raise ConfigError(
+                        f"setting {spec.name!r} expects {_TYPE_NAMES.get(spec.type, spec.type)}"
+                        f"{' or none' if spec.optional else ''}, got {raw!r}"
+                    ) from None
+                if spec.check is not None:
+                    problem = spec.check(value)
+                    if problem:
+                        raise ConfigError(f"setting {spec.name!r} expects {problem}, got {raw!r}")
+                values[spec.name] = value
+        return cls(specs, values)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def specs(self) -> list[Setting]:
+        return list(self._specs.values())
+
+    def __repr__(self) -> str:
+        return f"Settings({self._values!r})"
+
+
+def _suggest(key: str, specs: Mapping[str, Setting]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, list(specs), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
