@@ -193,7 +193,9 @@ class Response:
     def urljoin(self, url: str) -> str:
         return urljoin(self.base_url, url.strip())
 
-    def follow(self, url: str | Link | Selector, callback: Callback = None, **kwargs: Any) -> Request:
+    def follow(
+        self, url: str | Link | Selector, callback: Callback = None, **kwargs: Any
+    ) -> Request:
         """A request for ``url`` (relative to this page), one level deeper.
 
         A ``mailto:``/``javascript:``/``tel:`` URL gives a request the engine drops and counts

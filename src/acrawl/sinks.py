@@ -13,9 +13,47 @@ interrupted stop, so no written item is lost.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+import csv
+import dataclasses
+import datetime as dt
+import enum
+import io
+import json
+import logging
+import re
+import sqlite3
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
+from urllib.parse import parse_qsl
 
-__all__ = ["Sink"]
+import attrs
+
+from .errors import ConfigError
+from .hookspecs import hookimpl
+
+try:  # optional speed extra
+    import orjson
+except ImportError:  # pragma: no cover - exercised by monkeypatching in the tests
+    orjson = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+__all__ = [
+    "CsvSink",
+    "JsonArraySink",
+    "JsonLinesSink",
+    "Sink",
+    "SqliteSink",
+    "StdoutSink",
+    "acrawl_open_sink",
+    "dumps_item",
+    "sink_for_uri",
+]
+
+log = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -25,3 +63,337 @@ class Sink(Protocol):
     async def write(self, items: list[dict[str, Any]]) -> None: ...
 
     async def close(self) -> None: ...
+
+
+# ------------------------------------------------------------------------------------------------
+# encoding
+# ------------------------------------------------------------------------------------------------
+
+
+def _default(obj: Any) -> Any:
+    """Turn a value JSON cannot hold into one it can (a string, list or dict); never raises."""
+    if isinstance(obj, dt.date | dt.time):  # datetime is a date
+        return obj.isoformat()
+    if isinstance(obj, bytes | bytearray | memoryview):
+        return bytes(obj).decode("utf-8", "backslashreplace")
+    if isinstance(obj, set | frozenset):
+        try:
+            return sorted(obj)
+        except TypeError:
+            return list(obj)
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if attrs.has(type(obj)):
+        return attrs.asdict(obj, recurse=False)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    if isinstance(obj, tuple | list):
+        return list(obj)
+    return str(obj)  # Decimal, UUID, Path, timedelta, anything else
+
+
+def _plain(obj: Any) -> Any:
+    """Recursively make ``obj`` JSON-safe, keys included (the slow path for odd keys)."""
+    if isinstance(obj, str | int | float | bool) or obj is None:
+        return obj
+    if isinstance(obj, dict):
+        return {k if isinstance(k, str) else str(_plain(k)): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    return _plain(_default(obj))
+
+
+def _dumps(obj: Any) -> bytes:
+    if orjson is not None:
+        try:
+            return orjson.dumps(obj, default=_default, option=orjson.OPT_NON_STR_KEYS)
+        except orjson.JSONEncodeError:
+            pass  # ints beyond 64 bits, lone surrogates, odd keys: the stdlib copes
+    try:
+        text = json.dumps(obj, default=_default, ensure_ascii=False, separators=(",", ":"))
+    except TypeError:  # e.g. tuple keys
+        obj = _plain(obj)
+        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: escape them, so the output stays valid UTF-8
+        return json.dumps(obj, default=_default, separators=(",", ":")).encode("ascii")
+
+
+def dumps_item(item: Mapping[str, Any]) -> bytes:
+    """Encode one item as compact UTF-8 JSON (no newline). Uses orjson when installed.
+
+    Values JSON cannot hold become strings or lists: datetimes ISO 8601, bytes decoded as UTF-8,
+    sets sorted lists, attrs/dataclass instances objects, anything else ``str(value)``.
+    """
+    return _dumps(item)
+
+
+# ------------------------------------------------------------------------------------------------
+# file sinks
+# ------------------------------------------------------------------------------------------------
+
+
+class _FileSink:
+    """A sink writing one local file, opened at ``open()``; subclasses encode the batches."""
+
+    append = False  # JSONL appends to an existing file unless overwrite is set
+
+    def __init__(self, *, path: str | Path, overwrite: bool = False) -> None:
+        self.path = Path(path).expanduser()
+        self.overwrite = overwrite
+        self._fh: IO[bytes] | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(path={str(self.path)!r}, overwrite={self.overwrite})"
+
+    async def open(self) -> None:
+        mode = "wb" if self.overwrite else "ab" if self.append else "xb"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.path, mode)  # noqa: ASYNC230 - one small open, by design
+        except FileExistsError:
+            raise ConfigError(
+                f"output {str(self.path)!r} exists; use --overwrite (-s overwrite=true) "
+                "to replace it"
+            ) from None
+        except OSError as exc:
+            raise ConfigError(f"cannot open output {str(self.path)!r}: {exc.strerror}") from None
+        try:
+            self._start(self._fh)
+        except BaseException:
+            await self.close()
+            raise
+
+    def _start(self, fh: IO[bytes]) -> None:
+        """Write whatever goes before the first item."""
+
+    def _encode(self, items: list[dict[str, Any]]) -> bytes:
+        raise NotImplementedError
+
+    def _end(self) -> bytes:
+        return b""
+
+    async def write(self, items: list[dict[str, Any]]) -> None:
+        if self._fh is None:
+            raise RuntimeError(f"{self!r} is not open")
+        if items:
+            self._fh.write(self._encode(items))
+            self._fh.flush()
+
+    async def close(self) -> None:
+        fh, self._fh = self._fh, None
+        if fh is None:
+            return
+        try:
+            fh.write(self._end())
+            fh.flush()
+        finally:
+            fh.close()
+
+
+class JsonLinesSink(_FileSink):
+    """JSON Lines (``.jsonl``, ``.jl``, ``.ndjson``): one object a line; appends to a file."""
+
+    append = True
+
+    def _start(self, fh: IO[bytes]) -> None:
+        if not self.overwrite and fh.tell() > 0:  # appending: finish a line cut by a crash
+            with open(self.path, "rb") as f:
+                f.seek(-1, io.SEEK_END)
+                if f.read(1) != b"\n":
+                    fh.write(b"\n")
+
+    def _encode(self, items: list[dict[str, Any]]) -> bytes:
+        return b"".join(dumps_item(item) + b"\n" for item in items)
+
+
+class JsonArraySink(_FileSink):
+    """A JSON array (``.json``), written incrementally; valid JSON once closed."""
+
+    def __init__(self, *, path: str | Path, overwrite: bool = False) -> None:
+        super().__init__(path=path, overwrite=overwrite)
+        self._first = True
+
+    def _start(self, fh: IO[bytes]) -> None:
+        fh.write(b"[")
+
+    def _encode(self, items: list[dict[str, Any]]) -> bytes:
+        prefix = b"\n" if self._first else b",\n"
+        self._first = False
+        return prefix + b",\n".join(dumps_item(item) for item in items)
+
+    def _end(self) -> bytes:
+        return b"\n]\n"
+
+
+class CsvSink(_FileSink):
+    """CSV (``.csv``) with a header from the first item's keys; nested values as JSON."""
+
+    def __init__(self, *, path: str | Path, overwrite: bool = False) -> None:
+        super().__init__(path=path, overwrite=overwrite)
+        self._fields: list[str] | None = None
+        self._warned = False
+
+    @staticmethod
+    def _cell(value: Any) -> Any:
+        if value is None:
+            return ""
+        if isinstance(value, str | int | float):
+            return value
+        if not isinstance(value, dict | list | tuple):
+            value = _default(value)
+            if isinstance(value, str):
+                return value
+        return _dumps(value).decode("utf-8")
+
+    def _encode(self, items: list[dict[str, Any]]) -> bytes:
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        if self._fields is None:
+            self._fields = [str(k) for k in items[0]]
+            writer.writerow(self._fields)
+        known = set(self._fields)
+        for item in items:
+            row = {str(k): v for k, v in item.items()}
+            if not self._warned and not row.keys() <= known:
+                self._warned = True
+                log.warning("%s: item keys %s are not in the CSV header %s and are left out "
+                            "(warned once)", self.path, sorted(row.keys() - known), self._fields)
+            writer.writerow([self._cell(row.get(name)) for name in self._fields])
+        return buf.getvalue().encode("utf-8", "backslashreplace")
+
+
+# ------------------------------------------------------------------------------------------------
+# sqlite and stdout
+# ------------------------------------------------------------------------------------------------
+
+
+class SqliteSink:
+    """SQLite (``sqlite:///x.db?table=items``): rows ``(id INTEGER PRIMARY KEY, item TEXT)``,
+    one transaction per batch, WAL mode. An existing table is refused unless ``overwrite``."""
+
+    def __init__(self, *, path: str | Path, table: str = "items", overwrite: bool = False):
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", table):
+            raise ConfigError(f"sqlite table name {table!r} must be letters, digits and _")
+        self.path = Path(path).expanduser()
+        self.table = table
+        self.overwrite = overwrite
+        self._conn: sqlite3.Connection | None = None
+
+    def __repr__(self) -> str:
+        return f"SqliteSink(path={str(self.path)!r}, table={self.table!r})"
+
+    async def open(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"cannot open output {str(self.path)!r}: {exc}") from None
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
+                                  (self.table,)).fetchone()
+            if exists and not self.overwrite:
+                raise ConfigError(
+                    f"output {str(self.path)!r} table {self.table!r} exists; use --overwrite "
+                    "(-s overwrite=true) to replace it"
+                )
+            with conn:
+                conn.execute(f'DROP TABLE IF EXISTS "{self.table}"')
+                conn.execute(f'CREATE TABLE "{self.table}" (id INTEGER PRIMARY KEY, item TEXT)')
+        except sqlite3.Error as exc:
+            conn.close()
+            raise ConfigError(f"cannot open output {str(self.path)!r}: {exc}") from None
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    async def write(self, items: list[dict[str, Any]]) -> None:
+        if self._conn is None:
+            raise RuntimeError(f"{self!r} is not open")
+        rows = [(dumps_item(item).decode("utf-8"),) for item in items]
+        with self._conn:  # one transaction per batch
+            self._conn.executemany(f'INSERT INTO "{self.table}" (item) VALUES (?)', rows)
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+
+class StdoutSink:
+    """JSON Lines to standard output (``-o -``); flushed per batch, never closed."""
+
+    def __init__(self, *, stream: IO[str] | None = None) -> None:
+        self._stream = stream  # None: whatever sys.stdout is at write time
+
+    async def open(self) -> None:
+        pass
+
+    async def write(self, items: list[dict[str, Any]]) -> None:
+        if not items:
+            return
+        stream = self._stream or sys.stdout
+        text = "".join(dumps_item(item).decode("utf-8") + "\n" for item in items)
+        try:
+            stream.write(text)
+        except UnicodeEncodeError:  # a terminal that cannot show the text: escape it in JSON
+            stream.write("".join(json.dumps(json.loads(line)) + "\n"
+                                 for line in text.splitlines()))
+        stream.flush()
+
+    async def close(self) -> None:
+        stream = self._stream or sys.stdout
+        if not stream.closed:
+            stream.flush()
+
+
+# ------------------------------------------------------------------------------------------------
+# the built-in plugin
+# ------------------------------------------------------------------------------------------------
+
+_EXTENSIONS: dict[str, type[_FileSink]] = {
+    ".jsonl": JsonLinesSink, ".jl": JsonLinesSink, ".ndjson": JsonLinesSink,
+    ".json": JsonArraySink, ".csv": CsvSink,
+}
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def _sqlite_sink(uri: str, overwrite: bool) -> SqliteSink:
+    # SQLAlchemy style: sqlite:///rel/x.db is relative to the current directory,
+    # sqlite:////abs/x.db is absolute.
+    rest = uri[len("sqlite:///"):] if uri.startswith("sqlite:///") else ""
+    path, _, query = rest.partition("?")
+    if not path:
+        raise ConfigError(f"output {uri!r}: expected sqlite:///path/to/file.db[?table=name]")
+    params = dict(parse_qsl(query, keep_blank_values=True))
+    unknown = params.keys() - {"table"}
+    if unknown:
+        raise ConfigError(f"output {uri!r}: unknown parameter(s) {', '.join(sorted(unknown))}")
+    return SqliteSink(path=path, table=params.get("table", "items"), overwrite=overwrite)
+
+
+def sink_for_uri(uri: str, *, overwrite: bool = False) -> Sink | None:
+    """The built-in sink for an ``-o`` URI, or ``None`` when the URI is not a built-in format.
+
+    Raises :class:`ConfigError` for a ``sqlite:`` URI that is malformed.
+    """
+    if uri == "-":
+        return StdoutSink()
+    if uri.lower().startswith("sqlite:"):
+        return _sqlite_sink(uri, overwrite)
+    if _SCHEME.match(uri):  # s3://, file://, ...: another plugin's
+        return None
+    cls = _EXTENSIONS.get(Path(uri).suffix.lower())
+    return cls(path=uri, overwrite=overwrite) if cls is not None else None
+
+
+@hookimpl
+def acrawl_open_sink(uri: str, settings: Settings) -> Sink | None:
+    """Claim ``-``, ``*.jsonl``/``.jl``/``.ndjson``, ``*.json``, ``*.csv`` and ``sqlite:///``."""
+    return sink_for_uri(uri, overwrite=bool(settings.get("overwrite", False)))

@@ -1,0 +1,189 @@
+"""``acrawl-run SPIDER [options]``: the command line.
+
+Exit codes: 0 finished; 1 finished, but the spider or a sink raised errors; 2 usage or
+configuration error (one line, no traceback); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .crawler import Crawler, CrawlResult
+from .errors import ConfigError
+from .progress import Progress, summary_lines
+from .project import find_spider, list_spiders
+
+__all__ = ["main"]
+
+logger = logging.getLogger("acrawl")
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line, exit 2
+        self.exit(EXIT_USAGE, f"acrawl-run: error: {message} (see acrawl-run --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="acrawl-run", description="Run an acrawl spider.")
+    p.add_argument("spider", nargs="?", help="spider name, path to a .py file, or a built-in "
+                   "(demo, links, bench)")
+    p.add_argument("--list", action="store_true", help="list the spiders found and exit")
+    p.add_argument("-o", "--output", action="append", default=[], metavar="URI",
+                   help="items.jsonl, items.json, items.csv, sqlite:///x.db, - (stdout); "
+                   "repeatable")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("-s", "--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="setting override; repeatable")
+    p.add_argument("-a", dest="args", action="append", default=[], metavar="NAME=VALUE",
+                   help="spider argument; repeatable")
+    p.add_argument("-p", "--plugin", action="append", default=[], metavar="MODULE",
+                   help="register a plugin module; repeatable")
+    p.add_argument("--state", metavar="DIR", help="durable, resumable crawl state in DIR")
+    p.add_argument("--frontier", metavar="URL", help="shared frontier, redis://HOST:PORT/DB")
+    p.add_argument("--concurrency", type=int, metavar="N")
+    p.add_argument("--per-host", type=int, metavar="N", dest="per_host_concurrency")
+    p.add_argument("--delay", type=float, metavar="SECONDS", dest="download_delay")
+    p.add_argument("--max-pages", type=int, metavar="N")
+    p.add_argument("--max-depth", type=int, metavar="N")
+    p.add_argument("--timeout", type=float, metavar="SECONDS")
+    p.add_argument("--no-robots", action="store_true", help="do not fetch or obey robots.txt")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="live progress on stderr (default: when stderr is a terminal)")
+    p.add_argument("--log-level", metavar="LEVEL")
+    p.add_argument("--stats", metavar="PATH", help="write the final stats as JSON to PATH")
+    p.add_argument("--version", action="version", version=f"acrawl {__version__}")
+    return p
+
+
+def _pairs(values: Sequence[str], what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for raw in values:
+        key, sep, value = raw.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{what} must look like NAME=VALUE, got {raw!r}")
+        out[key.strip()] = value
+    return out
+
+
+def settings_from_args(ns: argparse.Namespace) -> dict[str, Any]:
+    settings: dict[str, Any] = _pairs(ns.set, "-s")
+    for name in ("concurrency", "per_host_concurrency", "download_delay", "max_pages",
+                 "max_depth", "timeout", "log_level"):
+        value = getattr(ns, name)
+        if value is not None:
+            settings[name] = value
+    if ns.no_robots:
+        settings["obey_robots"] = False
+    if ns.overwrite:
+        settings["overwrite"] = True
+    return settings
+
+
+def _setup_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
+                                           "%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    logging.getLogger("asyncio").setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except ConfigError as exc:
+        print(f"acrawl-run: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("acrawl-run: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    ns = build_parser().parse_args(argv)
+    if ns.list:
+        for name, where in sorted(list_spiders().items()):
+            print(f"{name:20} {where}")
+        return EXIT_OK
+    if not ns.spider:
+        raise ConfigError("which spider? (acrawl-run SPIDER, or acrawl-run --list)")
+    if ns.state or ns.frontier:
+        raise ConfigError("--state and --frontier are not available in this version yet")
+    settings = settings_from_args(ns)
+    spider_args = _pairs(ns.args, "-a")
+    spider_cls = find_spider(ns.spider)
+    crawler = Crawler.create(spider_cls, spider_args=spider_args, settings=settings,
+                             outputs=ns.output, plugins=ns.plugin)
+    _setup_logging(crawler.settings["log_level"])
+    show_progress = sys.stderr.isatty() if ns.progress is None else ns.progress
+    result = _run(crawler, show_progress)
+    for line in summary_lines(result.stats):
+        print(line, file=sys.stderr)
+    if ns.stats:
+        data = {"spider": crawler.spider.name, "reason": result.reason,
+                **result.stats.to_dict()}
+        try:
+            Path(ns.stats).write_text(json.dumps(data, indent=2, default=str) + "\n")
+        except OSError as exc:
+            print(f"acrawl-run: cannot write stats to {ns.stats}: {exc}", file=sys.stderr)
+            return EXIT_ERRORS
+    if result.reason == "interrupted":
+        return EXIT_INTERRUPTED
+    return EXIT_ERRORS if result.errors else EXIT_OK
+
+
+def _loop_factory() -> Any:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def _run(crawler: Crawler, show_progress: bool) -> CrawlResult:
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        return runner.run(_crawl(crawler, show_progress))
+
+
+async def _crawl(crawler: Crawler, show_progress: bool) -> CrawlResult:
+    loop = asyncio.get_running_loop()
+    signals = 0
+
+    def on_signal(signum: int) -> None:
+        nonlocal signals
+        signals += 1
+        if signals == 1:
+            logger.warning("%s: finishing requests in flight and saving; again to stop now",
+                           signal.Signals(signum).name)
+            crawler.stop()
+        else:
+            logger.warning("stopping now")
+            crawler.stop(force=True)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, on_signal, sig)
+    progress = Progress(crawler) if show_progress else None
+    if progress is not None:
+        progress.start()
+    try:
+        return await crawler.crawl()
+    finally:
+        if progress is not None:
+            await progress.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)

@@ -1,0 +1,193 @@
+"""Wiring: the one place where acrawl's components are built and connected.
+
+>>> crawler = Crawler.create(MySpider, settings={"concurrency": 32}, outputs=["items.jsonl"])
+>>> result = await crawler.crawl()
+>>> result.reason, result.stats["pages"]
+
+``create`` validates everything that can be validated before the network is touched (settings,
+plugins, output URIs, spider arguments) and raises :class:`~acrawl.errors.ConfigError`;
+``crawl`` runs the engine and always closes sinks, gates and the downloader.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from .downloader import AiohttpDownloader
+from .engine import Engine
+from .errors import ConfigError, DownloadError, TooManyRedirects
+from .filters import HostMatcher
+from .frontier import DupeFilter, MemoryDupeFilter, MemoryQueue, RequestQueue
+from .http import Request, Response
+from .plugins import Hooks, make_plugin_manager
+from .scheduler import Scheduler
+from .settings import Settings
+from .sinks import Sink
+from .spider import Spider
+from .stats import Stats
+from .urls import hostname
+
+__all__ = ["CrawlResult", "Crawler"]
+
+logger = logging.getLogger(__name__)
+
+
+@attrs.frozen
+class CrawlResult:
+    reason: str
+    stats: Stats
+
+    @property
+    def errors(self) -> int:
+        return self.stats.error_count
+
+
+class Crawler:
+    """A configured crawl of one spider: settings, plugins, frontier, downloader, sinks."""
+
+    def __init__(
+        self,
+        *,
+        spider: Spider,
+        settings: Settings,
+        hooks: Hooks,
+        outputs: list[str],
+        queue: RequestQueue,
+        dupefilter: DupeFilter,
+        downloader: AiohttpDownloader | None = None,
+    ) -> None:
+        self.spider = spider
+        self.settings = settings
+        self.hooks = hooks
+        self.outputs = outputs
+        self.queue = queue
+        self.dupefilter = dupefilter
+        self.stats = Stats()
+        self._trusted = HostMatcher(
+            [*(getattr(spider, "allowed_hosts", None) or ()),
+             *(hostname(u) for u in getattr(spider, "start_urls", None) or ())]
+        )
+        self._trusted_extra: set[str] = set()
+        self.downloader = downloader or AiohttpDownloader.from_settings(
+            settings, trusted=self.is_trusted_host)
+        self.engine: Engine | None = None
+
+    # -- construction ---------------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        spider_cls: type[Spider],
+        *,
+        spider_args: Mapping[str, Any] | None = None,
+        settings: Mapping[str, Any] | None = None,
+        outputs: Iterable[str] = (),
+        plugins: Iterable[str] = (),
+        entry_points: bool | None = None,
+        downloader: AiohttpDownloader | None = None,
+    ) -> Crawler:
+        pm = make_plugin_manager(plugins, entry_points=entry_points)
+        hooks = Hooks(pm)
+        try:
+            spider = spider_cls(**dict(spider_args or {}))
+        except ConfigError:
+            raise
+        except TypeError as exc:
+            raise ConfigError(f"spider {spider_cls.name!r} rejected its arguments: {exc}") from None
+        if any(name.startswith("acrawl_") for name in dir(type(spider))):
+            pm.register(spider, name=f"spider:{spider.name}")
+            hooks.refresh()
+        built = Settings.build(
+            getattr(spider, "settings", None) or {}, overrides=settings,
+            extra=hooks.add_settings(),
+        )
+        return cls(
+            spider=spider, settings=built, hooks=hooks, outputs=list(outputs),
+            queue=MemoryQueue(), dupefilter=MemoryDupeFilter(), downloader=downloader,
+        )
+
+    # -- helpers given to the engine and plugins ------------------------------------------------
+    def is_trusted_host(self, host: str) -> bool:
+        """Hosts the user named (start URLs, allowed hosts) may be private addresses."""
+        return host in self._trusted_extra or (
+            not self._trusted.empty and self._trusted.allows_host(host))
+
+    def trust(self, url: str) -> None:
+        host = hostname(url)
+        if host:
+            self._trusted_extra.add(host)
+
+    async def fetch(self, url: str) -> Response:
+        """Download ``url`` outside the crawl (robots.txt, sitemaps), following redirects."""
+        request = Request(url, headers={})
+        for _hop in range(self.settings["max_redirects"] + 1):
+            response = await self.downloader.fetch(request)
+            location = response.headers.get("Location")
+            if response.status in (301, 302, 303, 307, 308) and location:
+                request = Request(response.urljoin(location))
+                continue
+            return response
+        raise TooManyRedirects(f"too many redirects fetching {url}", request)
+
+    # -- running --------------------------------------------------------------------------------
+    async def _open_sinks(self) -> list[Sink]:
+        sinks: list[Sink] = []
+        try:
+            for uri in self.outputs:
+                sink = self.hooks.open_sink(uri, self.settings)
+                await sink.open()
+                sinks.append(sink)
+        except BaseException:
+            for sink in sinks:
+                await sink.close()
+            raise
+        return sinks
+
+    async def crawl(self) -> CrawlResult:
+        """Run the crawl to its end; ConfigError if an output cannot be opened."""
+        sinks = await self._open_sinks()
+        gates: list[Any] = []
+        try:
+            gates = self.hooks.open_gates(self.settings, self.spider, self.fetch)
+            delays = [g.delay for g in gates]
+            scheduler = Scheduler(
+                queue=self.queue,
+                dupefilter=self.dupefilter,
+                per_host=self.settings["per_host_concurrency"],
+                delay=self.settings["download_delay"],
+                host_delay=(lambda host: max((d(host) or 0.0 for d in delays), default=0.0))
+                if delays else None,
+            )
+            self.engine = Engine(
+                spider=self.spider, settings=self.settings, hooks=self.hooks,
+                scheduler=scheduler, downloader=self.downloader, sinks=sinks, gates=gates,
+                stats=self.stats, fetch=self.fetch, trust=self.trust,
+            )
+            reason = await self.engine.run()
+        finally:
+            for gate in gates:
+                await _quietly(gate.close())
+            for sink in sinks:
+                try:
+                    await sink.close()
+                except Exception:
+                    self.stats.inc("errors/sink")
+                    logger.exception("sink %r failed to close", sink)
+            await _quietly(self.downloader.close())
+            await _quietly(self.queue.close())
+            await _quietly(self.dupefilter.close())
+        return CrawlResult(reason=reason, stats=self.stats)
+
+    def stop(self, *, force: bool = False) -> None:
+        if self.engine is not None:
+            self.engine.stop("interrupted", force=force)
+
+
+async def _quietly(aw: Any) -> None:
+    try:
+        await aw
+    except (Exception, DownloadError):
+        logger.debug("error while closing", exc_info=True)

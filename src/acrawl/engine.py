@@ -1,0 +1,642 @@
+"""The engine: takes requests from the scheduler, downloads them, runs the spider callbacks,
+routes what they produce (requests back to the scheduler, items to the sinks), and decides
+when the crawl is over.
+
+It knows the interfaces only — a :class:`~acrawl.scheduler.Scheduler` over any
+queue/dedup backend, a downloader with ``async fetch(request)``, sinks, gates and
+:class:`~acrawl.plugins.Hooks` — and is wired in ``crawler.py``. One bad page, callback or
+plugin never stops it: errors are logged, counted in stats and the crawl goes on.
+
+A request's life: filters → dedup → queue → (slot) → gates (robots) → download →
+redirect? (new request, from the top) / retry? (back to the queue after a backoff) →
+callback → outputs → items written → ``queue.done(request)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import inspect
+import logging
+import random
+from collections.abc import AsyncIterable, Callable, Iterable
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+import attrs
+
+from .errors import (
+    BlockedAddress,
+    CallbackError,
+    ConnectError,
+    DownloadError,
+    DownloadTimeout,
+    HttpError,
+    TooManyRedirects,
+)
+from .http import Failure, Link, Request, Response
+from .urls import FETCHABLE_SCHEMES, canonicalize, host_key, scheme_of
+
+if TYPE_CHECKING:
+    from .gates import Gate
+    from .plugins import Hooks
+    from .scheduler import Scheduler
+    from .settings import Settings
+    from .sinks import Sink
+    from .spider import Spider
+    from .stats import Stats
+
+__all__ = ["Engine", "ItemWriter", "to_item"]
+
+logger = logging.getLogger(__name__)
+
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+_CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+_BODY_HEADERS = frozenset({"content-type", "content-length", "content-encoding"})
+
+
+def to_item(obj: Any) -> dict[str, Any] | None:
+    """``obj`` as an item dict if it is a dict, attrs instance or dataclass instance."""
+    if isinstance(obj, dict):
+        return obj
+    cls = type(obj)
+    if attrs.has(cls):
+        return attrs.asdict(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    return None
+
+
+class ItemWriter:
+    """Batches items to every sink; acknowledges finished requests after their items are
+    written, so a request is never ``done`` before its output is safe."""
+
+    def __init__(
+        self,
+        *,
+        sinks: list[Sink],
+        batch_size: int,
+        on_done: Callable[[Request], Any],
+        on_error: Callable[[Sink, BaseException], None],
+    ) -> None:
+        self.sinks = sinks
+        self.batch_size = batch_size
+        self._on_done = on_done
+        self._on_error = on_error
+        self._items: list[dict[str, Any]] = []
+        self._acks: list[Request] = []
+        self._lock = asyncio.Lock()
+        self.written = 0
+
+    async def add(self, items: list[dict[str, Any]], done: Request | None) -> None:
+        self._items.extend(items)
+        if done is not None:
+            self._acks.append(done)
+        if len(self._items) >= self.batch_size or (not self._items and len(self._acks) >= 64):
+            await self.flush()
+
+    async def flush(self) -> None:
+        async with self._lock:
+            items, self._items = self._items, []
+            acks, self._acks = self._acks, []
+            if items:
+                for sink in self.sinks:
+                    try:
+                        await sink.write(items)
+                    except Exception as exc:
+                        self._on_error(sink, exc)
+                self.written += len(items)
+            for req in acks:
+                await self._on_done(req)
+
+    @property
+    def buffered(self) -> int:
+        return len(self._items)
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        spider: Spider,
+        settings: Settings,
+        hooks: Hooks,
+        scheduler: Scheduler,
+        downloader: Any,
+        sinks: list[Sink],
+        gates: list[Gate],
+        stats: Stats,
+        fetch: Callable[[str], Any],
+        trust: Callable[[str], None] | None = None,
+    ) -> None:
+        self.spider = spider
+        self.settings = settings
+        self.hooks = hooks
+        self.scheduler = scheduler
+        self.downloader = downloader
+        self.gates = gates
+        self.stats = stats
+        self.fetch = fetch
+        self._trust = trust
+        self.writer = ItemWriter(
+            sinks=sinks,
+            batch_size=settings["item_batch_size"],
+            on_done=scheduler.done,
+            on_error=self._sink_error,
+        )
+        s = settings
+        self.concurrency: int = s["concurrency"]
+        self.max_pages: int | None = s["max_pages"]
+        self.max_depth: int | None = s["max_depth"]
+        self.max_redirects: int = s["max_redirects"]
+        self.retry_times: int = s["retry_times"]
+        self.retry_codes = frozenset(s["retry_http_codes"])
+        self.max_retry_after: float = s["max_retry_after"]
+        self.timeout: float = s["timeout"]
+        follow = s["follow_links"]
+        self.follow_links = bool(spider.follow_links if follow is None else follow)
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._taking = True  # False once stopping: no new downloads
+        self._accepting = True  # False after max_pages: new requests are dropped
+        self._feeding = True
+        self._pages = 0
+        self.reason = "finished"
+        self._force = False
+
+    # -- public ---------------------------------------------------------------------------------
+    async def run(self) -> str:
+        """Crawl until the frontier is empty and nothing is in flight, or until stopped."""
+        self.hooks.crawl_opened(self.spider, self.settings)
+        feeder = asyncio.create_task(self._feed(), name="acrawl-start-requests")
+        flusher = asyncio.create_task(self._flush_periodically(), name="acrawl-flusher")
+        try:
+            await self._loop(feeder)
+        finally:
+            self._taking = False
+            if not feeder.done():
+                feeder.cancel()
+            await asyncio.gather(feeder, return_exceptions=True)
+            await self._drain()
+            flusher.cancel()
+            await asyncio.gather(flusher, return_exceptions=True)
+            await self.writer.flush()
+            self.stats.finish()
+            self.hooks.crawl_closed(self.spider, self.stats, self.reason)
+        return self.reason
+
+    def stop(self, reason: str = "interrupted", *, force: bool = False) -> None:
+        """Stop taking requests; in-flight ones finish (``force``: are cancelled)."""
+        if self._taking:
+            self.reason = reason
+        self._taking = False
+        if force:
+            self._force = True
+            for task in list(self._inflight):
+                task.cancel()
+        self._wake.set()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._inflight)
+
+    # -- main loop ------------------------------------------------------------------------------
+    async def _loop(self, feeder: asyncio.Task[None]) -> None:
+        sched = self.scheduler
+        while True:
+            self._wake.clear()
+            if self._taking:
+                free = self.concurrency - len(self._inflight)
+                if free > 0:
+                    for request in await sched.take(free):
+                        task = asyncio.create_task(self._handle(request))
+                        self._inflight.add(task)
+                        task.add_done_callback(self._task_done)
+            if not self._inflight:
+                if not self._taking:
+                    return
+                if feeder.done() and await sched.pending() == 0:
+                    return
+            wait = sched.seconds_to_wake()
+            try:
+                await asyncio.wait_for(self._wake.wait(), wait)
+            except TimeoutError:
+                pass
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        self._wake.set()
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            logger.error("internal error", exc_info=exc)
+            self.stats.inc("errors/internal")
+
+    async def _drain(self) -> None:
+        if not self._inflight:
+            return
+        if not self._force:
+            logger.info("waiting for %d requests in flight", len(self._inflight))
+            _done, pending = await asyncio.wait(set(self._inflight), timeout=self.timeout + 5)
+            for task in pending:
+                task.cancel()
+        await asyncio.gather(*list(self._inflight), return_exceptions=True)
+
+    async def _flush_periodically(self) -> None:
+        interval = self.settings["item_flush_interval"]
+        while True:
+            await asyncio.sleep(interval)
+            if self.writer.buffered or self.writer._acks:
+                await self.writer.flush()
+
+    # -- start requests -------------------------------------------------------------------------
+    async def _feed(self) -> None:
+        try:
+            sources: list[Any] = [self.spider.start_requests()]
+        except Exception as exc:
+            self._callback_error("start_requests", None, exc)
+            sources = []
+        try:
+            sources += self.hooks.start_requests(self.spider, self.settings, self.fetch)
+        except Exception as exc:
+            logger.exception("a plugin's acrawl_start_requests failed")
+            self.stats.inc("errors/plugin")
+            self.hooks.error(exc, None, self.spider)
+        for index, source in enumerate(sources):
+            trusted = index == 0 and self._trust is not None
+            batch: list[Request] = []
+            try:
+                if isinstance(source, AsyncIterable):
+                    async for obj in source:
+                        batch.append(self._start_request(obj))
+                        if len(batch) >= 256:
+                            await self._schedule_start(batch, trusted)
+                            batch = []
+                else:
+                    for obj in source or ():
+                        batch.append(self._start_request(obj))
+                        if len(batch) >= 256:
+                            await self._schedule_start(batch, trusted)
+                            batch = []
+                            await asyncio.sleep(0)
+            except Exception as exc:
+                self._callback_error("start_requests", None, exc)
+            await self._schedule_start(batch, trusted)
+            self._wake.set()
+
+    async def _schedule_start(self, batch: list[Any], trusted: bool) -> None:
+        requests = [r for r in batch if r is not None]
+        if trusted and self._trust is not None:
+            for r in requests:
+                self._trust(r.url)
+        await self._schedule(requests)
+
+    def _start_request(self, obj: Any) -> Any:
+        if isinstance(obj, Request):
+            return obj
+        if isinstance(obj, str):
+            return Request(obj)
+        self.stats.inc("errors/output")
+        logger.error("start_requests yielded %r, not an acrawl.Request", type(obj).__name__)
+        return None
+
+    # -- scheduling -----------------------------------------------------------------------------
+    async def _schedule(self, requests: Iterable[Request]) -> None:
+        """Scheme, depth and URL filters, then dedup and queue."""
+        ok: list[Request] = []
+        url_rejected_by = self.hooks.url_rejected_by
+        spider = self.spider
+        for req in requests:
+            if not self._accepting:
+                self._drop(req, "dropped/max_pages")
+                continue
+            url = req.url
+            if scheme_of(url) not in FETCHABLE_SCHEMES:
+                self._drop(req, "dropped/scheme")
+                continue
+            if not host_key(url):
+                self._drop(req, "dropped/invalid_url")
+                continue
+            if self.max_depth is not None and req.depth > self.max_depth:
+                self._drop(req, "dropped/max_depth")
+                continue
+            try:
+                rejected = url_rejected_by(url, req, spider)
+            except Exception as exc:
+                logger.exception("URL filter failed on %s", url)
+                self.stats.inc("errors/plugin")
+                self.hooks.error(exc, req, spider)
+                rejected = "plugin_error"
+            if rejected:
+                self._drop(req, f"filtered/{rejected}")
+                continue
+            ok.append(req)
+        if not ok:
+            return
+        accepted = await self.scheduler.add(ok)
+        if len(accepted) != len(ok):
+            self.stats.inc("dropped/duplicate", len(ok) - len(accepted))
+            if self.hooks._observe["acrawl_request_dropped"]:
+                keep = {id(r) for r in accepted}
+                for r in ok:
+                    if id(r) not in keep:
+                        self.hooks.request_dropped(r, "dropped/duplicate", spider)
+        self.stats.inc("requests/scheduled", len(accepted))
+        for req in accepted:
+            self.hooks.request_scheduled(req, spider)
+        self._wake.set()
+
+    def _drop(self, request: Request, reason: str) -> None:
+        self.stats.inc(reason)
+        self.hooks.request_dropped(request, reason, self.spider)
+
+    # -- one request ----------------------------------------------------------------------------
+    async def _handle(self, request: Request) -> None:
+        released = False
+        try:
+            for gate in self.gates:
+                reason = await gate.check(request)
+                if reason:
+                    self._drop(request, f"filtered/{reason}")
+                    await self.writer.add([], request)
+                    return
+            self.stats.inc("requests/downloaded")
+            try:
+                response = await self.downloader.fetch(request)
+            except DownloadError as exc:
+                self.scheduler.release(request)
+                released = True
+                await self._download_failed(request, exc)
+                return
+            self.scheduler.release(request)
+            released = True
+            await self._handle_response(request, response)
+        finally:
+            if not released:
+                self.scheduler.release(request)
+
+    async def _download_failed(self, request: Request, exc: DownloadError) -> None:
+        retryable = isinstance(exc, DownloadTimeout | ConnectError) and not isinstance(
+            exc, BlockedAddress)
+        if retryable and self._retry(request, type(exc).__name__):
+            return
+        self.stats.inc(f"failed/{type(exc).__name__}")
+        logger.info("download failed: %s", exc)
+        await self._failure(request, exc)
+
+    def _retry(self, request: Request, why: str, retry_after: float | None = None) -> bool:
+        if request.retries >= self.retry_times or not self._taking:
+            return False
+        if retry_after is not None:
+            delay = min(retry_after, self.max_retry_after)
+        else:
+            delay = min(0.5 * 2**request.retries, 30.0) * random.uniform(0.5, 1.5)
+        self.stats.inc("retries")
+        self.stats.inc(f"retries/{why}")
+        logger.debug("retrying %s in %.2fs (%s)", request.url, delay, why)
+        self.scheduler.add_later(attrs.evolve(request, retries=request.retries + 1), delay)
+        return True
+
+    async def _failure(self, request: Request, exc: BaseException) -> None:
+        """A request failed for good: its errback, the error hook, then done."""
+        self.hooks.error(exc, request, self.spider)
+        errback = request.errback
+        if errback is not None:
+            try:
+                func = self._resolve(errback)
+                await self._run_callback(func, request, None, Failure(request, exc))
+            except CallbackError as cerr:
+                self._callback_error(str(errback), request, cerr.wrapped or cerr)
+        await self.writer.add([], request)
+
+    async def _handle_response(self, request: Request, response: Response) -> None:
+        status = response.status
+        self.stats.inc(f"http/{status}")
+        if response.truncated:
+            self.stats.inc("responses/truncated")
+        if status in REDIRECT_CODES and "Location" in response.headers:
+            await self._redirect(request, response)
+            return
+        if status in self.retry_codes:
+            if self._retry(request, f"http_{status}", _retry_after(response)):
+                return
+        if not self._accepting:
+            self._drop(request, "dropped/max_pages")
+            await self.writer.add([], request)
+            return
+        if not (200 <= status < 300) and not self._handles_status(request, status):
+            self.stats.inc(f"http_ignored/{status}")
+            exc = HttpError(f"HTTP {status} {request.url}", request, status)
+            if request.errback is None:
+                logger.info("ignoring response %s: HTTP status not handled", response)
+                await self.writer.add([], request)
+            else:
+                await self._failure(request, exc)
+            return
+        if self.max_pages is not None:
+            if self._pages >= self.max_pages:
+                self._drop(request, "dropped/max_pages")
+                await self.writer.add([], request)
+                return
+            self._pages += 1
+            if self._pages >= self.max_pages:
+                self._accepting = False
+                self._taking = False
+                self.reason = "max_pages"
+                self._wake.set()
+        else:
+            self._pages += 1
+        self.stats.inc("pages")
+        response._links_provider = self._links
+        self.hooks.response_received(response, self.spider)
+        callback = request.callback
+        try:
+            func = self._resolve(callback)
+        except CallbackError as exc:
+            self._callback_error(str(callback), request, exc)
+            await self.writer.add([], request)
+            return
+        await self._run_callback(func, request, response, response)
+
+    def _handles_status(self, request: Request, status: int) -> bool:
+        meta, spider = request.meta, self.spider
+        if meta.get("handle_httpstatus_all") or getattr(spider, "handle_httpstatus_all", False):
+            return True
+        allowed = meta.get("handle_httpstatus_list") or getattr(
+            spider, "handle_httpstatus_list", ())
+        return status in allowed
+
+    async def _redirect(self, request: Request, response: Response) -> None:
+        self.stats.inc("redirects")
+        location = response.headers.get("Location", "")
+        target = urljoin(response.url, location.strip())
+        chain = [*request.meta.get("redirect_urls", ()), request.url]
+        if request.redirects >= self.max_redirects:
+            exc: DownloadError = TooManyRedirects(
+                f"more than {self.max_redirects} redirects: {chain[0]}", request)
+        elif canonicalize(target) in {canonicalize(u) for u in chain}:
+            exc = TooManyRedirects(f"redirect loop at {target}", request)
+        else:
+            new = _redirected(request, target, response.status, chain)
+            await self._schedule([new])
+            await self.writer.add([], request)
+            return
+        self.stats.inc("failed/TooManyRedirects")
+        logger.info("%s", exc)
+        await self._failure(request, exc)
+
+    # -- callbacks ------------------------------------------------------------------------------
+    def _resolve(self, callback: Any) -> Callable[..., Any]:
+        if callback is None:
+            return self.spider.parse
+        if callable(callback):
+            return callback  # type: ignore[no-any-return]
+        func = getattr(self.spider, str(callback), None)
+        if not callable(func):
+            raise CallbackError(f"spider has no callback named {callback!r}", Request("about:"))
+        return func
+
+    async def _run_callback(
+        self, func: Callable[..., Any], request: Request, response: Response | None, arg: Any
+    ) -> None:
+        """Call ``func(arg, **cb_kwargs)`` and route everything it yields or returns."""
+        name = getattr(func, "__qualname__", repr(func))
+        requests: list[Request] = []
+        items: list[dict[str, Any]] = []
+        depth = request.depth + 1
+        try:
+            result = func(arg, **request.cb_kwargs) if response is not None else func(arg)
+            if inspect.isasyncgen(result):
+                async for out in result:
+                    self._route(out, requests, items, depth, request, name)
+            else:
+                if inspect.isawaitable(result):
+                    result = await result
+                if result is None:
+                    pass
+                elif isinstance(result, Request) or to_item(result) is not None:
+                    self._route(result, requests, items, depth, request, name)
+                elif isinstance(result, AsyncIterable):
+                    async for out in result:
+                        self._route(out, requests, items, depth, request, name)
+                elif isinstance(result, Iterable) and not isinstance(result, str | bytes):
+                    for out in result:
+                        self._route(out, requests, items, depth, request, name)
+                else:
+                    self._route(result, requests, items, depth, request, name)
+        except Exception as exc:
+            self._callback_error(name, request, exc)
+        if response is not None and self.follow_links:
+            for link in response.links():
+                if not link.nofollow:
+                    requests.append(Request(link.url, request.callback, depth=depth,
+                                            referer=response.url))
+        if requests:
+            await self._schedule(requests)
+        if items and response is not None:
+            for item in items:
+                self.hooks.item_scraped(item, response, self.spider)
+        self.stats.inc("items", len(items))
+        await self.writer.add(items, request)
+
+    def _route(
+        self,
+        out: Any,
+        requests: list[Request],
+        items: list[dict[str, Any]],
+        depth: int,
+        parent: Request,
+        name: str,
+    ) -> None:
+        if isinstance(out, Request):
+            if out.depth < depth:
+                out = attrs.evolve(out, depth=depth, referer=out.referer or parent.url)
+            requests.append(out)
+            return
+        if out is None:
+            return
+        item = to_item(out)
+        if item is not None:
+            items.append(item)
+            return
+        self.stats.inc("errors/output")
+        logger.error(
+            "callback %s yielded %s (from %s); expected acrawl.Request, dict, attrs or "
+            "dataclass instance, or None", name, type(out).__name__, parent.url)
+
+    def _callback_error(self, name: str, request: Request | None, exc: BaseException) -> None:
+        self.stats.inc("errors/callback")
+        url = request.url if request is not None else "-"
+        logger.error("spider error in %s processing %s", name, url, exc_info=exc)
+        if request is not None:
+            self.hooks.error(CallbackError(f"{name} raised {exc!r}", request, exc), request,
+                             self.spider)
+
+    def _sink_error(self, sink: Sink, exc: BaseException) -> None:
+        self.stats.inc("errors/sink")
+        logger.error("sink %r failed to write", sink, exc_info=exc)
+        self.hooks.error(exc, None, self.spider)
+
+    # -- links ----------------------------------------------------------------------------------
+    def _links(self, response: Response) -> list[Link]:
+        raw = self.hooks.extract_links(response, self.spider)
+        base = response.base_url
+        seen: set[str] = set()
+        out: list[Link] = []
+        for link in raw:
+            if isinstance(link, Link):
+                href, text, nofollow = link.url, link.text, link.nofollow
+            else:
+                href, text, nofollow = str(link), "", False
+            absolute = urljoin(base, href.strip())
+            if scheme_of(absolute) not in FETCHABLE_SCHEMES:
+                continue
+            url = canonicalize(absolute)
+            if url in seen:
+                continue
+            seen.add(url)
+            out.append(Link(url, text, nofollow))
+        return out
+
+
+def _retry_after(response: Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        from datetime import datetime
+        from email.utils import parsedate_to_datetime
+
+        when = parsedate_to_datetime(value)
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or ""), port or (443 if scheme == "https" else 80)
+
+
+def _redirected(request: Request, target: str, status: int, chain: list[str]) -> Request:
+    """The request a redirect leads to: a new request, one hop further."""
+    method, body = request.method, request.body
+    headers = dict(request.headers)
+    if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
+        method, body = "GET", None
+        headers = {k: v for k, v in headers.items() if k.lower() not in _BODY_HEADERS}
+    if _origin(target) != _origin(request.url):
+        headers = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
+    meta = {**request.meta, "redirect_urls": chain}
+    return attrs.evolve(
+        request, url=target, method=method, body=body, headers=headers, meta=meta,
+        redirects=request.redirects + 1, retries=0,
+    )

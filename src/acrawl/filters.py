@@ -1,0 +1,76 @@
+"""Built-in URL filter plugin: the spider's ``allowed_hosts``.
+
+``allowed_hosts = ["example.com"]`` lets ``example.com`` through (any port);
+``".example.com"`` also lets every subdomain through; ``"127.0.0.1:8000"`` pins a port.
+An empty list allows every host (as Scrapy's ``allowed_domains``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
+
+from .hookspecs import hookimpl
+from .urls import host_key, hostname
+
+if TYPE_CHECKING:
+    from .spider import Spider
+
+__all__ = ["HostMatcher", "acrawl_filter_url"]
+
+
+class HostMatcher:
+    """Matches URLs against ``allowed_hosts`` entries.
+
+    >>> m = HostMatcher(["example.com", ".shop.test", "127.0.0.1:8000"])
+    >>> m.allows("http://example.com/x"), m.allows("http://a.shop.test/"), m.allows("http://x.org/")
+    (True, True, False)
+    """
+
+    __slots__ = ("_exact", "_suffixes", "_with_port", "empty")
+
+    def __init__(self, entries: list[str] | tuple[str, ...]) -> None:
+        self._exact: set[str] = set()
+        self._suffixes: list[str] = []
+        self._with_port: set[str] = set()
+        for raw in entries:
+            entry = raw.strip().lower()
+            if "://" in entry:
+                entry = host_key(entry)
+            if not entry:
+                continue
+            if entry.startswith("."):
+                self._suffixes.append(entry)
+                self._exact.add(entry[1:])
+            elif ":" in entry and not entry.startswith("["):
+                self._with_port.add(entry)
+            else:
+                self._exact.add(entry.strip("[]"))
+        self.empty = not (self._exact or self._suffixes or self._with_port)
+
+    def allows_host(self, host: str, key: str = "") -> bool:
+        if host in self._exact or (key and key in self._with_port):
+            return True
+        return any(host.endswith(s) for s in self._suffixes)
+
+    def allows(self, url: str) -> bool:
+        return self.empty or self.allows_host(hostname(url), host_key(url))
+
+
+_matchers: WeakKeyDictionary[Spider, HostMatcher] = WeakKeyDictionary()
+
+
+def matcher_for(spider: Spider) -> HostMatcher:
+    m = _matchers.get(spider)
+    if m is None:
+        m = _matchers[spider] = HostMatcher(list(getattr(spider, "allowed_hosts", None) or ()))
+    return m
+
+
+@hookimpl
+def acrawl_filter_url(url: str, spider: Spider) -> bool | None:
+    """Drop URLs whose host is not in ``spider.allowed_hosts`` (when that list is non-empty)."""
+    m = matcher_for(spider)
+    if m.empty or m.allows_host(hostname(url), host_key(url)):
+        return None
+    return False

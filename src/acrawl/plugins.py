@@ -1,0 +1,217 @@
+"""Plugin management: the pluggy ``PluginManager`` and the typed :class:`Hooks` facade.
+
+The rest of acrawl calls plugins only through ``Hooks`` methods, which know how each hook's
+results combine; nothing else touches ``pm.hook``.
+
+Plugins come from, in order: acrawl's built-ins (which use the same hooks), installed packages
+in the ``acrawl`` entry-point group (skipped when ``ACRAWL_DISABLE_PLUGIN_AUTOLOAD`` is set),
+``-p MODULE`` on the command line, and the spider instance itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+import os
+from collections.abc import AsyncIterable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import ConfigError, PluginError
+from .http import Link
+
+if TYPE_CHECKING:
+    from .gates import Gate
+    from .http import Request, Response
+    from .settings import Setting, Settings
+    from .sinks import Sink
+    from .spider import Spider
+    from .stats import Stats
+
+__all__ = ["BUILTIN_PLUGINS", "Hooks", "make_plugin_manager"]
+
+logger = logging.getLogger(__name__)
+
+PROJECT = "acrawl"
+#: acrawl's own behaviour, registered as plugins through the same hooks
+BUILTIN_PLUGINS = ("acrawl.filters", "acrawl.linkextract", "acrawl.sinks", "acrawl.robots")
+
+
+class _Manager(pluggy.PluginManager):
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        for attr in dir(plugin):
+            if not attr.startswith("acrawl_"):
+                continue
+            func = getattr(plugin, attr, None)
+            if inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func):
+                label = name or getattr(plugin, "__name__", type(plugin).__name__)
+                raise PluginError(
+                    f"plugin {label!r}: hook {attr} is 'async def'; hooks are synchronous — "
+                    "return an object with async methods instead (see docs/plugins.md)"
+                )
+        try:
+            return super().register(plugin, name)
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(f"plugin {name or plugin!r}: {exc}") from None
+        except ValueError as exc:  # already registered
+            raise PluginError(str(exc)) from None
+
+
+def make_plugin_manager(
+    modules: Iterable[str] = (), *, builtins: bool = True, entry_points: bool | None = None
+) -> pluggy.PluginManager:
+    """A plugin manager with the built-ins, installed plugins and ``modules`` registered."""
+    pm = _Manager(PROJECT)
+    pm.add_hookspecs(hookspecs)
+    if builtins:
+        for modname in BUILTIN_PLUGINS:
+            pm.register(importlib.import_module(modname), name=modname)
+    if entry_points is None:
+        entry_points = not os.environ.get("ACRAWL_DISABLE_PLUGIN_AUTOLOAD")
+    if entry_points:
+        _load_entry_points(pm)
+    for modname in modules:
+        register_module(pm, modname)
+    return pm
+
+
+def _load_entry_points(pm: pluggy.PluginManager) -> None:
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=PROJECT):
+        if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
+            continue
+        try:
+            plugin = ep.load()
+        except Exception as exc:
+            raise PluginError(
+                f"installed plugin {ep.name!r} ({ep.value}) failed to load: {exc}") from None
+        pm.register(plugin, name=ep.name)
+
+
+def register_module(pm: pluggy.PluginManager, modname: str) -> None:
+    """Import ``modname`` (a module, or ``module:object``) and register it as a plugin."""
+    modpath, _, attr = modname.partition(":")
+    try:
+        module: Any = importlib.import_module(modpath)
+    except ImportError as exc:
+        raise PluginError(f"cannot import plugin {modname!r}: {exc}") from None
+    except Exception as exc:
+        raise PluginError(f"plugin {modname!r} raised on import: {exc!r}") from None
+    plugin = getattr(module, attr) if attr else module
+    if pm.is_registered(plugin):
+        return
+    pm.register(plugin, name=modname)
+
+
+def _plugin_label(pm: pluggy.PluginManager, impl: Any) -> str:
+    name = pm.get_name(impl.plugin) or impl.plugin_name
+    return name.rsplit(".", 1)[-1] if name.startswith("acrawl.") else name
+
+
+class Hooks:
+    """Typed calls into the plugins; each method states how results combine."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+        self._h = pm.hook
+        self._filters: list[tuple[str, Any, tuple[str, ...]]] = []
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read which hooks have implementations (call after registering more plugins)."""
+        h = self._h
+        self._filters = [
+            (_plugin_label(self.pm, impl), impl.function, tuple(impl.argnames))
+            for impl in reversed(h.acrawl_filter_url.get_hookimpls())
+        ]
+        self._observe = {
+            name: bool(getattr(h, name).get_hookimpls())
+            for name in ("acrawl_request_scheduled", "acrawl_request_dropped",
+                         "acrawl_response_received", "acrawl_item_scraped", "acrawl_error")
+        }
+        self._extractors = bool(h.acrawl_extract_links.get_hookimpls())
+
+    # -- setup ----------------------------------------------------------------------------------
+    def add_settings(self) -> list[Setting]:
+        """All settings declared by plugins (concatenated)."""
+        out: list[Setting] = []
+        for result in self._h.acrawl_add_settings():
+            out.extend(result or ())
+        return out
+
+    def open_sink(self, uri: str, settings: Settings) -> Sink:
+        """The sink for ``uri`` from the first plugin that claims it; ConfigError if none."""
+        sink = self._h.acrawl_open_sink(uri=uri, settings=settings)
+        if sink is None:
+            raise ConfigError(
+                f"no sink for output {uri!r} (built-in: .jsonl .json .csv sqlite:/// and -)"
+            )
+        return sink  # type: ignore[no-any-return]
+
+    def open_gates(self, settings: Settings, spider: Spider, fetch: Any) -> list[Gate]:
+        return [g for g in self._h.acrawl_open_gate(settings=settings, spider=spider, fetch=fetch)
+                if g is not None]
+
+    def start_requests(
+        self, spider: Spider, settings: Settings, fetch: Any
+    ) -> list[Iterable[Request] | AsyncIterable[Request]]:
+        return [r for r in self._h.acrawl_start_requests(spider=spider, settings=settings,
+                                                         fetch=fetch) if r is not None]
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def crawl_opened(self, spider: Spider, settings: Settings) -> None:
+        self._safe("acrawl_crawl_opened", spider=spider, settings=settings)
+
+    def crawl_closed(self, spider: Spider, stats: Stats, reason: str) -> None:
+        self._safe("acrawl_crawl_closed", spider=spider, stats=stats, reason=reason)
+
+    # -- requests -------------------------------------------------------------------------------
+    def url_rejected_by(self, url: str, request: Request, spider: Spider) -> str | None:
+        """The name of the first plugin whose ``acrawl_filter_url`` returned False, else None."""
+        args = {"url": url, "request": request, "spider": spider}
+        for label, func, argnames in self._filters:
+            if func(*[args[a] for a in argnames]) is False:
+                return label
+        return None
+
+    def request_scheduled(self, request: Request, spider: Spider) -> None:
+        if self._observe["acrawl_request_scheduled"]:
+            self._safe("acrawl_request_scheduled", request=request, spider=spider)
+
+    def request_dropped(self, request: Request, reason: str, spider: Spider) -> None:
+        if self._observe["acrawl_request_dropped"]:
+            self._safe("acrawl_request_dropped", request=request, reason=reason, spider=spider)
+
+    # -- responses and items --------------------------------------------------------------------
+    def response_received(self, response: Response, spider: Spider) -> None:
+        if self._observe["acrawl_response_received"]:
+            self._safe("acrawl_response_received", response=response, spider=spider)
+
+    def extract_links(self, response: Response, spider: Spider) -> list[str | Link]:
+        """Links from every extractor, concatenated (not yet resolved or deduplicated)."""
+        if not self._extractors:
+            return []
+        out: list[str | Link] = []
+        for result in self._h.acrawl_extract_links(response=response, spider=spider):
+            if result:
+                out.extend(result)
+        return out
+
+    def item_scraped(self, item: Any, response: Response, spider: Spider) -> None:
+        if self._observe["acrawl_item_scraped"]:
+            self._safe("acrawl_item_scraped", item=item, response=response, spider=spider)
+
+    def error(self, exception: BaseException, request: Request | None, spider: Spider) -> None:
+        if self._observe["acrawl_error"]:
+            self._safe("acrawl_error", exception=exception, request=request, spider=spider)
+
+    def _safe(self, name: str, **kwargs: Any) -> None:
+        """Call an observation hook; a plugin that raises is logged, never fatal."""
+        try:
+            getattr(self._h, name)(**kwargs)
+        except Exception:
+            logger.exception("plugin hook %s raised", name)

@@ -1,0 +1,125 @@
+"""Finding spiders: built-ins, a ``.py`` file, or the modules named in ``[tool.acrawl]``.
+
+``acrawl-run NAME`` looks, in order, for a path to a ``.py`` file, a spider ``name`` in the
+modules listed by the nearest ``pyproject.toml`` (from the current directory upwards), then a
+built-in spider::
+
+    [tool.acrawl]
+    spiders = ["myproj.spiders"]
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import sys
+import tomllib
+from pathlib import Path
+from types import ModuleType
+
+from .errors import ConfigError
+from .spider import Spider
+from .spiders import BUILTIN_SPIDERS
+
+__all__ = ["find_config", "find_spider", "list_spiders"]
+
+
+def find_config(start: Path | None = None) -> tuple[Path, dict[str, object]] | None:
+    """The nearest ``pyproject.toml`` with a ``[tool.acrawl]`` table, and that table."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "pyproject.toml"
+        if not candidate.is_file():
+            continue
+        try:
+            data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read {candidate}: {exc}") from None
+        table = data.get("tool", {}).get("acrawl")
+        if isinstance(table, dict):
+            return candidate, table
+    return None
+
+
+def _spiders_in(module: ModuleType) -> list[type[Spider]]:
+    return [
+        obj for _, obj in inspect.getmembers(module, inspect.isclass)
+        if issubclass(obj, Spider) and obj is not Spider and obj.__module__ == module.__name__
+    ]
+
+
+def _import(modname: str, root: Path) -> ModuleType:
+    for path in (root / "src", root):
+        if path.is_dir() and str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+    try:
+        return importlib.import_module(modname)
+    except Exception as exc:
+        raise ConfigError(f"cannot import spider module {modname!r}: "
+                          f"{type(exc).__name__}: {exc}") from None
+
+
+def _load_file(path: Path) -> ModuleType:
+    name = f"acrawl_user_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"cannot load spider file {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise ConfigError(f"cannot load spider file {path}: {type(exc).__name__}: {exc}") from None
+    return module
+
+
+def project_spiders() -> dict[str, type[Spider]]:
+    found = find_config()
+    if found is None:
+        return {}
+    path, table = found
+    modules = table.get("spiders", [])
+    if isinstance(modules, str):
+        modules = [modules]
+    if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
+        raise ConfigError(f"{path}: [tool.acrawl] spiders must be a list of module names")
+    out: dict[str, type[Spider]] = {}
+    for modname in modules:
+        for cls in _spiders_in(_import(modname, path.parent)):
+            if cls.name:
+                out.setdefault(cls.name, cls)
+    return out
+
+
+def list_spiders() -> dict[str, str]:
+    """``name -> where`` for every spider ``acrawl-run`` can find from here."""
+    out = {name: "built-in" for name in BUILTIN_SPIDERS}
+    for name, cls in project_spiders().items():
+        out[name] = f"{cls.__module__}.{cls.__qualname__}"
+    return out
+
+
+def find_spider(ref: str) -> type[Spider]:
+    """The spider class ``ref`` names; ConfigError (with the known names) if none."""
+    if ref.endswith(".py") or "/" in ref or Path(ref).is_file():
+        path = Path(ref)
+        if not path.is_file():
+            raise ConfigError(f"spider file not found: {ref}")
+        classes = _spiders_in(_load_file(path.resolve()))
+        if not classes:
+            raise ConfigError(f"no acrawl.Spider subclass in {ref}")
+        if len(classes) > 1:
+            names = ", ".join(sorted(c.name or c.__name__ for c in classes))
+            raise ConfigError(f"{ref} holds several spiders ({names}); keep one per file "
+                              "or list the module in [tool.acrawl] spiders")
+        return classes[0]
+    project = project_spiders()
+    if ref in project:
+        return project[ref]
+    if ref in BUILTIN_SPIDERS:
+        return BUILTIN_SPIDERS[ref]
+    known = ", ".join(sorted({*BUILTIN_SPIDERS, *project}))
+    raise ConfigError(f"unknown spider {ref!r} (known: {known}; see acrawl-run --list)")

@@ -1,0 +1,134 @@
+"""The scheduler: dedup, then queue, then politeness slots when requests are taken.
+
+>>> sched = Scheduler(queue=MemoryQueue(), dupefilter=MemoryDupeFilter(), per_host=2)
+>>> accepted = await sched.add([Request("http://a.test/"), Request("http://a.test/#x")])
+>>> len(accepted)        # the second is the same page
+1
+>>> [r.url for r in await sched.take(8)]
+['http://a.test/']
+>>> sched.release(accepted[0])
+
+``take`` hands out a request only when its host has a free slot (``per_host``) and its delay
+(``download_delay``, robots ``Crawl-delay`` or autothrottle, whichever is largest) has passed
+since the host's previous request started. Retries wait in a timer heap, outside dedup.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from .urls import fingerprint
+
+if TYPE_CHECKING:
+    from .frontier import DupeFilter, RequestQueue
+    from .http import Request
+
+__all__ = ["Scheduler"]
+
+
+class Scheduler:
+    def __init__(
+        self,
+        *,
+        queue: RequestQueue,
+        dupefilter: DupeFilter,
+        per_host: int = 8,
+        delay: float = 0.0,
+        host_delay: Callable[[str], float | None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.queue = queue
+        self.dupefilter = dupefilter
+        self.per_host = per_host
+        self.delay = delay
+        self._host_delay = host_delay
+        self._clock = clock
+        self._active: dict[str, int] = {}
+        self._next_start: dict[str, float] = {}
+        self._later: list[tuple[float, int, Request]] = []
+        self._seq = itertools.count()
+        self._wake_at: float | None = None
+        self.extra_delay: dict[str, float] = {}  # autothrottle writes here
+
+    # -- adding ---------------------------------------------------------------------------------
+    async def add(self, requests: Sequence[Request]) -> list[Request]:
+        """Queue the requests not seen before (``dont_filter`` ones always); return those."""
+        if not requests:
+            return []
+        check = [r for r in requests if not r.dont_filter]
+        new_flags = await self.dupefilter.add([fingerprint(r) for r in check]) if check else []
+        flags = iter(new_flags)
+        accepted = [r for r in requests if r.dont_filter or next(flags)]
+        if accepted:
+            await self.queue.push(accepted)
+        return accepted
+
+    def add_later(self, request: Request, delay: float) -> None:
+        """Queue ``request`` again after ``delay`` seconds, bypassing dedup (a retry)."""
+        heapq.heappush(self._later, (self._clock() + delay, next(self._seq), request))
+
+    # -- taking ---------------------------------------------------------------------------------
+    def host_delay(self, host: str) -> float:
+        d = self.delay
+        if self._host_delay is not None:
+            d = max(d, self._host_delay(host) or 0.0)
+        extra = self.extra_delay.get(host)
+        return max(d, extra) if extra else d
+
+    async def take(self, limit: int) -> list[Request]:
+        """Up to ``limit`` requests whose hosts are ready, each holding a slot until
+        :meth:`release`."""
+        now = self._clock()
+        self._wake_at = None
+        due: list[Request] = []
+        while self._later and self._later[0][0] <= now:
+            due.append(heapq.heappop(self._later)[2])
+        if due:
+            await self.queue.push(due)
+        if limit <= 0:
+            return []
+        active, next_start, per_host = self._active, self._next_start, self.per_host
+
+        def claim(host: str) -> bool:
+            if active.get(host, 0) >= per_host:
+                return False
+            start = next_start.get(host)
+            if start is not None and start > now:
+                if self._wake_at is None or start < self._wake_at:
+                    self._wake_at = start
+                return False
+            active[host] = active.get(host, 0) + 1
+            delay = self.host_delay(host)
+            if delay:
+                next_start[host] = now + delay
+            return True
+
+        return await self.queue.pop(limit, claim)
+
+    def release(self, request: Request) -> None:
+        """Free the host slot ``request`` held (call once per taken request)."""
+        host = request.host
+        n = self._active.get(host, 0) - 1
+        if n > 0:
+            self._active[host] = n
+        else:
+            self._active.pop(host, None)
+
+    async def done(self, request: Request) -> None:
+        await self.queue.done(request)
+
+    def seconds_to_wake(self) -> float | None:
+        """How long until a delayed host or a retry may become ready (None: nothing waiting)."""
+        times = [t for t in (self._wake_at, self._later[0][0] if self._later else None) if t]
+        return max(0.0, min(times) - self._clock()) if times else None
+
+    async def pending(self) -> int:
+        return await self.queue.size() + len(self._later)
+
+    async def close(self) -> None:
+        await self.queue.close()
+        await self.dupefilter.close()

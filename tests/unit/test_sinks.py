@@ -1,0 +1,348 @@
+"""The built-in sinks: formats, append/refuse/overwrite rules, the ``acrawl_open_sink`` hook."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import json
+import logging
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from acrawl import sinks
+from acrawl.errors import ConfigError
+from acrawl.settings import Settings
+from acrawl.sinks import (
+    CsvSink,
+    JsonArraySink,
+    JsonLinesSink,
+    Sink,
+    SqliteSink,
+    StdoutSink,
+    acrawl_open_sink,
+    dumps_item,
+    sink_for_uri,
+)
+
+WHEN = dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
+ITEMS: list[dict[str, Any]] = [
+    {"title": "Café — 東京 ✓", "when": WHEN, "n": 1},
+    {"title": "plain", "when": WHEN.date(), "n": 2},
+    {"title": "", "when": None, "n": 3},
+]
+EXPECTED = [
+    {"title": "Café — 東京 ✓", "when": "2024-05-06T07:08:09+00:00", "n": 1},
+    {"title": "plain", "when": "2024-05-06", "n": 2},
+    {"title": "", "when": None, "n": 3},
+]
+
+
+async def run(sink: Sink, *batches: list[dict[str, Any]]) -> None:
+    await sink.open()
+    try:
+        for batch in batches:
+            await sink.write(batch)
+    finally:
+        await sink.close()
+
+
+def settings(**kw: Any) -> Settings:
+    return Settings.build(overrides=kw)
+
+
+# -- encoding ------------------------------------------------------------------------------------
+
+
+@attrs.define
+class Price:
+    amount: Decimal
+    currency: str
+
+
+@dataclasses.dataclass
+class Tag:
+    name: str
+
+
+ODD = {
+    "price": Price(Decimal("9.90"), "€"),
+    "tag": Tag("x"),
+    "tags": {"b", "a"},
+    "raw": b"caf\xc3\xa9",
+    "bad": b"\xff",
+    "big": 2**70,
+    "t": (1, 2),
+    "d": {1: "one"},
+    "path": Path("a/b"),
+}
+ODD_DECODED = {
+    "price": {"amount": "9.90", "currency": "€"},
+    "tag": {"name": "x"},
+    "tags": ["a", "b"],
+    "raw": "café",
+    "bad": "\\xff",
+    "big": 2**70,
+    "t": [1, 2],
+    "d": {"1": "one"},
+    "path": "a/b",
+}
+
+
+@pytest.mark.parametrize("use_orjson", [True, False])
+def test_dumps_item_odd_types(monkeypatch: pytest.MonkeyPatch, use_orjson: bool) -> None:
+    if not use_orjson:
+        monkeypatch.setattr(sinks, "orjson", None)
+    elif sinks.orjson is None:
+        pytest.skip("orjson not installed")
+    out = dumps_item({**ODD, "when": WHEN, "text": "東京"})
+    assert "東京".encode() in out  # UTF-8, not \u escapes
+    assert b"\n" not in out
+    assert json.loads(out) == {**ODD_DECODED, "when": "2024-05-06T07:08:09+00:00", "text": "東京"}
+
+
+def test_dumps_item_lone_surrogate_stays_valid_utf8() -> None:
+    out = dumps_item({"s": "a\ud800b"})
+    out.decode("utf-8")
+    assert json.loads(out) == {"s": "a\ud800b"}
+
+
+def test_dumps_item_tuple_keys() -> None:
+    assert json.loads(dumps_item({"m": {(1, 2): "x"}})) == {"m": {"[1, 2]": "x"}}
+
+
+# -- JSON Lines ----------------------------------------------------------------------------------
+
+
+async def test_jsonl_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "items.jsonl"
+    await run(JsonLinesSink(path=path), ITEMS[:2], [], ITEMS[2:])
+    raw = path.read_bytes()
+    assert "東京".encode() in raw
+    assert raw.endswith(b"\n")
+    assert [json.loads(line) for line in raw.splitlines()] == EXPECTED
+
+
+async def test_jsonl_appends_to_existing_file(tmp_path: Path) -> None:
+    path = tmp_path / "items.jsonl"
+    path.write_text('{"old":1}\n{"cut":', encoding="utf-8")  # a line cut by a crash
+    await run(JsonLinesSink(path=path), ITEMS)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[:2] == ['{"old":1}', '{"cut":']
+    assert [json.loads(line) for line in lines[2:]] == EXPECTED
+
+
+async def test_jsonl_overwrite_replaces(tmp_path: Path) -> None:
+    path = tmp_path / "items.jsonl"
+    path.write_text('{"old":1}\n', encoding="utf-8")
+    await run(JsonLinesSink(path=path, overwrite=True), ITEMS[:1])
+    assert [json.loads(line) for line in path.read_text("utf-8").splitlines()] == EXPECTED[:1]
+
+
+# -- JSON array ----------------------------------------------------------------------------------
+
+
+async def test_json_round_trip_over_batches(tmp_path: Path) -> None:
+    path = tmp_path / "items.json"
+    await run(JsonArraySink(path=path), ITEMS[:1], [], ITEMS[1:])
+    assert json.loads(path.read_bytes()) == EXPECTED
+    assert "東京" in path.read_text(encoding="utf-8")
+
+
+async def test_json_valid_with_zero_items(tmp_path: Path) -> None:
+    path = tmp_path / "items.json"
+    await run(JsonArraySink(path=path))
+    assert json.loads(path.read_bytes()) == []
+
+
+async def test_json_is_written_incrementally(tmp_path: Path) -> None:
+    path = tmp_path / "items.json"
+    sink = JsonArraySink(path=path)
+    await sink.open()
+    await sink.write(ITEMS[:1])
+    assert json.loads(path.read_text("utf-8") + "]") == EXPECTED[:1]  # on disk before close
+    await sink.close()
+    await sink.close()  # idempotent
+    assert json.loads(path.read_bytes()) == EXPECTED[:1]
+
+
+# -- CSV -----------------------------------------------------------------------------------------
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.reader(f))
+
+
+async def test_csv_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "items.csv"
+    await run(CsvSink(path=path), ITEMS[:2], ITEMS[2:])
+    assert read_csv(path) == [
+        ["title", "when", "n"],
+        ["Café — 東京 ✓", "2024-05-06T07:08:09+00:00", "1"],
+        ["plain", "2024-05-06", "2"],
+        ["", "", "3"],
+    ]
+
+
+async def test_csv_extra_missing_and_nested(tmp_path: Path, caplog: pytest.LogCaptureFixture):
+    path = tmp_path / "items.csv"
+    batch = [
+        {"a": 1, "b": {"k": ["v", "東"]}},
+        {"a": 'say "hi", ok', "extra": 1},  # b missing, extra ignored
+        {"b": [1, 2], "more": 2},
+    ]
+    with caplog.at_level(logging.WARNING, logger="acrawl.sinks"):
+        await run(CsvSink(path=path), batch)
+    assert read_csv(path) == [
+        ["a", "b"],
+        ["1", '{"k":["v","東"]}'],
+        ['say "hi", ok', ""],
+        ["", "[1,2]"],
+    ]
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "extra" in warnings[0].getMessage()
+
+
+# -- SQLite --------------------------------------------------------------------------------------
+
+
+def read_db(path: Path, table: str = "items") -> list[dict[str, Any]]:
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute(f"SELECT id, item FROM {table} ORDER BY id").fetchall()
+    finally:
+        conn.close()
+    assert [r[0] for r in rows] == list(range(1, len(rows) + 1))
+    return [json.loads(r[1]) for r in rows]
+
+
+async def test_sqlite_round_trip_via_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    sink = acrawl_open_sink("sqlite:///out/x.db", settings())  # relative to the cwd
+    assert isinstance(sink, SqliteSink)
+    await run(sink, ITEMS[:1], ITEMS[1:])
+    assert read_db(tmp_path / "out" / "x.db") == EXPECTED
+    conn = sqlite3.connect(tmp_path / "out" / "x.db")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+
+
+async def test_sqlite_table_param_and_existing_db_without_table(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE other (v)")
+    conn.commit()
+    conn.close()
+    sink = sink_for_uri(f"sqlite:///{db}?table=books")  # absolute: sqlite:////tmp/...
+    assert isinstance(sink, SqliteSink) and sink.table == "books" and sink.path == db
+    await run(sink, ITEMS)
+    assert read_db(db, "books") == EXPECTED
+
+
+async def test_sqlite_refuses_existing_table_unless_overwrite(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    await run(SqliteSink(path=db), ITEMS)
+    sink = SqliteSink(path=db)
+    with pytest.raises(ConfigError, match="exists; use --overwrite"):
+        await sink.open()
+    await sink.close()  # safe after a failed open
+    assert read_db(db) == EXPECTED
+    await run(SqliteSink(path=db, overwrite=True), ITEMS[2:])
+    assert read_db(db) == EXPECTED[2:]
+
+
+@pytest.mark.parametrize("uri", ["sqlite://", "sqlite:///", "sqlite:///x.db?tabel=a",
+                                 "sqlite:///x.db?table=a;drop"])
+def test_sqlite_bad_uris(uri: str) -> None:
+    with pytest.raises(ConfigError):
+        sink_for_uri(uri)
+
+
+# -- refusal and overwrite, for every non-appending file format ----------------------------------
+
+
+@pytest.mark.parametrize("cls", [JsonArraySink, CsvSink])
+async def test_existing_file_refused_then_overwritten(tmp_path: Path, cls: type) -> None:
+    path = tmp_path / ("items.json" if cls is JsonArraySink else "items.csv")
+    path.write_text("precious", encoding="utf-8")
+    sink = cls(path=path)
+    with pytest.raises(ConfigError, match="exists; use --overwrite"):
+        await sink.open()
+    await sink.close()
+    assert path.read_text(encoding="utf-8") == "precious"
+    await run(cls(path=path, overwrite=True), ITEMS[:1])
+    text = path.read_text(encoding="utf-8")
+    assert "precious" not in text and "東京" in text
+
+
+async def test_unwritable_path_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "d.jsonl").mkdir()
+    sink = JsonLinesSink(path=tmp_path / "d.jsonl")
+    with pytest.raises(ConfigError, match="cannot open output"):
+        await sink.open()
+    await sink.close()
+    with pytest.raises(RuntimeError):
+        await sink.write(ITEMS)
+
+
+# -- stdout --------------------------------------------------------------------------------------
+
+
+async def test_stdout_sink(capsys: pytest.CaptureFixture[str]) -> None:
+    sink = acrawl_open_sink("-", settings())
+    assert isinstance(sink, StdoutSink)
+    await run(sink, ITEMS[:2], ITEMS[2:])
+    await sink.close()
+    out = capsys.readouterr().out
+    assert [json.loads(line) for line in out.splitlines()] == EXPECTED
+    assert "東京" in out
+
+
+async def test_stdout_sink_escapes_for_an_ascii_terminal() -> None:
+    import io
+
+    buf = io.BytesIO()
+    stream = io.TextIOWrapper(buf, encoding="ascii")
+    await run(StdoutSink(stream=stream), ITEMS)
+    assert [json.loads(line) for line in buf.getvalue().decode("ascii").splitlines()] == EXPECTED
+    assert not stream.closed
+
+
+# -- the hook ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("uri", "cls"),
+    [
+        ("items.jsonl", JsonLinesSink),
+        ("out/ITEMS.JL", JsonLinesSink),
+        ("items.ndjson", JsonLinesSink),
+        ("items.json", JsonArraySink),
+        ("items.csv", CsvSink),
+        ("sqlite:///x.db", SqliteSink),
+        ("-", StdoutSink),
+    ],
+)
+def test_hook_claims_builtin_uris(uri: str, cls: type) -> None:
+    sink = acrawl_open_sink(uri, settings())
+    assert type(sink) is cls
+    assert isinstance(sink, Sink)
+
+
+@pytest.mark.parametrize("uri", ["x.parquet", "items", "s3://bucket/items.jsonl",
+                                 "file:///tmp/items.json", "items.jsonl.gz"])
+def test_hook_leaves_unknown_uris(uri: str) -> None:
+    assert acrawl_open_sink(uri, settings()) is None
+
+
+def test_hook_passes_overwrite() -> None:
+    sink = acrawl_open_sink("items.csv", settings(overwrite="true"))
+    assert isinstance(sink, CsvSink) and sink.overwrite
+    assert not acrawl_open_sink("items.csv", {}).overwrite  # type: ignore[union-attr,arg-type]
