@@ -120,14 +120,19 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_OK
     if not ns.spider:
         raise ConfigError("which spider? (acrawl-run SPIDER, or acrawl-run --list)")
-    if ns.state or ns.frontier:
-        raise ConfigError("--state and --frontier are not available in this version yet")
+    if ns.frontier:
+        raise ConfigError("--frontier is not available in this version yet")
     settings = settings_from_args(ns)
     spider_args = _pairs(ns.args, "-a")
     spider_cls = find_spider(ns.spider)
     crawler = Crawler.create(spider_cls, spider_args=spider_args, settings=settings,
-                             outputs=ns.output, plugins=ns.plugin)
+                             outputs=ns.output, plugins=ns.plugin, state_dir=ns.state)
     _setup_logging(crawler.settings["log_level"])
+    if crawler.state is not None and crawler.state.resumed is not None:
+        r = crawler.state.resumed
+        logger.warning("resuming crawl in %s: %d requests pending (%d were in flight), "
+                       "%d done, %d URLs seen", ns.state, r["pending"], r["requeued"], r["done"],
+                       r["seen"])
     show_progress = sys.stderr.isatty() if ns.progress is None else ns.progress
     result = _run(crawler, show_progress)
     for line in summary_lines(result.stats):

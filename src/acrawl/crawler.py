@@ -28,6 +28,7 @@ from .scheduler import Scheduler
 from .settings import Settings
 from .sinks import Sink
 from .spider import Spider
+from .state import SqliteState
 from .stats import Stats
 from .urls import hostname
 
@@ -59,14 +60,18 @@ class Crawler:
         queue: RequestQueue,
         dupefilter: DupeFilter,
         downloader: AiohttpDownloader | None = None,
+        state: SqliteState | None = None,
     ) -> None:
         self.spider = spider
+        self.state = state
         self.settings = settings
         self.hooks = hooks
         self.outputs = outputs
         self.queue = queue
         self.dupefilter = dupefilter
         self.stats = Stats()
+        if state is not None:
+            state.load_stats(self.stats)
         self._trusted = HostMatcher(
             [*(getattr(spider, "allowed_hosts", None) or ()),
              *(hostname(u) for u in getattr(spider, "start_urls", None) or ())]
@@ -88,6 +93,7 @@ class Crawler:
         plugins: Iterable[str] = (),
         entry_points: bool | None = None,
         downloader: AiohttpDownloader | None = None,
+        state_dir: str | None = None,
     ) -> Crawler:
         pm = make_plugin_manager(plugins, entry_points=entry_points)
         hooks = Hooks(pm)
@@ -104,8 +110,14 @@ class Crawler:
             getattr(spider, "settings", None) or {}, overrides=settings,
             extra=hooks.add_settings(),
         )
+        outputs = list(outputs)
+        if state_dir is not None:
+            state = SqliteState.open_dir(state_dir, spider)
+            return cls(spider=spider, settings=built, hooks=hooks, outputs=outputs,
+                       queue=state.queue, dupefilter=state.dupefilter, downloader=downloader,
+                       state=state)
         return cls(
-            spider=spider, settings=built, hooks=hooks, outputs=list(outputs),
+            spider=spider, settings=built, hooks=hooks, outputs=outputs,
             queue=MemoryQueue(), dupefilter=MemoryDupeFilter(), downloader=downloader,
         )
 
@@ -138,7 +150,11 @@ class Crawler:
         try:
             for uri in self.outputs:
                 sink = self.hooks.open_sink(uri, self.settings)
-                await sink.open()
+                checkpoint = self.state.sink_checkpoint(uri) if self.state else None
+                if checkpoint is not None and hasattr(sink, "resume"):
+                    await sink.resume(checkpoint)
+                else:
+                    await sink.open()
                 sinks.append(sink)
         except BaseException:
             for sink in sinks:
@@ -165,6 +181,7 @@ class Crawler:
                 spider=self.spider, settings=self.settings, hooks=self.hooks,
                 scheduler=scheduler, downloader=self.downloader, sinks=sinks, gates=gates,
                 stats=self.stats, fetch=self.fetch, trust=self.trust,
+                commit=self._commit if self.state is not None else None,
             )
             reason = await self.engine.run()
         finally:
@@ -179,7 +196,18 @@ class Crawler:
             await _quietly(self.downloader.close())
             await _quietly(self.queue.close())
             await _quietly(self.dupefilter.close())
+            if self.state is not None:
+                self.state.close()
         return CrawlResult(reason=reason, stats=self.stats)
+
+    async def _commit(self, requests: list[Request], sinks: list[Sink]) -> None:
+        """Durable crawls: requests done + sink positions + stats, in one transaction."""
+        assert self.state is not None
+        checkpoints = {
+            uri: sink.checkpoint()  # type: ignore[attr-defined]
+            for uri, sink in zip(self.outputs, sinks, strict=False) if hasattr(sink, "checkpoint")
+        }
+        self.state.commit(requests, checkpoints, self.stats)
 
     def stop(self, *, force: bool = False) -> None:
         if self.engine is not None:

@@ -70,19 +70,22 @@ def to_item(obj: Any) -> dict[str, Any] | None:
 
 class ItemWriter:
     """Batches items to every sink; acknowledges finished requests after their items are
-    written, so a request is never ``done`` before its output is safe."""
+    written, so a request is never ``done`` before its output is safe.
+
+    ``commit(requests, sinks)`` is called after each batch reached the sinks: it marks the
+    requests done (and, for a durable crawl, records the sinks' checkpoints atomically)."""
 
     def __init__(
         self,
         *,
         sinks: list[Sink],
         batch_size: int,
-        on_done: Callable[[Request], Any],
+        commit: Callable[[list[Request], list[Sink]], Any],
         on_error: Callable[[Sink, BaseException], None],
     ) -> None:
         self.sinks = sinks
         self.batch_size = batch_size
-        self._on_done = on_done
+        self._commit = commit
         self._on_error = on_error
         self._items: list[dict[str, Any]] = []
         self._acks: list[Request] = []
@@ -93,7 +96,7 @@ class ItemWriter:
         self._items.extend(items)
         if done is not None:
             self._acks.append(done)
-        if len(self._items) >= self.batch_size or (not self._items and len(self._acks) >= 64):
+        if len(self._items) >= self.batch_size or len(self._acks) >= self.batch_size:
             await self.flush()
 
     async def flush(self) -> None:
@@ -107,12 +110,13 @@ class ItemWriter:
                     except Exception as exc:
                         self._on_error(sink, exc)
                 self.written += len(items)
-            for req in acks:
-                await self._on_done(req)
+            if acks or items:
+                await self._commit(acks, self.sinks)
 
     @property
     def buffered(self) -> int:
-        return len(self._items)
+        """Items and finished requests waiting for the next flush."""
+        return len(self._items) + len(self._acks)
 
 
 class Engine:
@@ -129,6 +133,7 @@ class Engine:
         stats: Stats,
         fetch: Callable[[str], Any],
         trust: Callable[[str], None] | None = None,
+        commit: Callable[[list[Request], list[Sink]], Any] | None = None,
     ) -> None:
         self.spider = spider
         self.settings = settings
@@ -142,7 +147,7 @@ class Engine:
         self.writer = ItemWriter(
             sinks=sinks,
             batch_size=settings["item_batch_size"],
-            on_done=scheduler.done,
+            commit=commit or (lambda requests, sinks: scheduler.done(requests)),
             on_error=self._sink_error,
         )
         s = settings
@@ -246,7 +251,7 @@ class Engine:
         interval = self.settings["item_flush_interval"]
         while True:
             await asyncio.sleep(interval)
-            if self.writer.buffered or self.writer._acks:
+            if self.writer.buffered:
                 await self.writer.flush()
 
     # -- start requests -------------------------------------------------------------------------
@@ -333,7 +338,7 @@ class Engine:
             ok.append(req)
         if not ok:
             return
-        accepted = await self.scheduler.add(ok)
+        accepted = await self.scheduler.add(ok, self._unstorable)
         if len(accepted) != len(ok):
             self.stats.inc("dropped/duplicate", len(ok) - len(accepted))
             if self.hooks._observe["acrawl_request_dropped"]:
@@ -345,6 +350,11 @@ class Engine:
         for req in accepted:
             self.hooks.request_scheduled(req, spider)
         self._wake.set()
+
+    def _unstorable(self, request: Request, exc: Exception) -> None:
+        self.stats.inc("errors/unstorable_request")
+        logger.error("%s", exc)
+        self.hooks.error(exc, request, self.spider)
 
     def _drop(self, request: Request, reason: str) -> None:
         self.stats.inc(reason)
@@ -394,7 +404,8 @@ class Engine:
         self.stats.inc("retries")
         self.stats.inc(f"retries/{why}")
         logger.debug("retrying %s in %.2fs (%s)", request.url, delay, why)
-        self.scheduler.add_later(attrs.evolve(request, retries=request.retries + 1), delay)
+        self.scheduler.add_later(attrs.evolve(request, retries=request.retries + 1), delay,
+                                 replaces=request)
         return True
 
     async def _failure(self, request: Request, exc: BaseException) -> None:

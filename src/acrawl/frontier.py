@@ -50,9 +50,9 @@ class RequestQueue(Protocol):
         """
         ...
 
-    async def done(self, request: Request) -> None:
-        """``request`` is finished (its items are written); a durable or shared backend
-        forgets it now. Until then a crash returns it to the queue."""
+    async def done(self, requests: Sequence[Request]) -> None:
+        """``requests`` are finished (their items are written); a durable or shared backend
+        forgets them now. Until then a crash returns them to the queue."""
         ...
 
     async def size(self) -> int:
@@ -134,7 +134,7 @@ class MemoryQueue:
         self._size -= len(out)
         return out
 
-    async def done(self, request: Request) -> None:
+    async def done(self, requests: Sequence[Request]) -> None:
         return None
 
     async def size(self) -> int:

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from .errors import SerializationError
 from .urls import fingerprint
 
 if TYPE_CHECKING:
@@ -49,16 +50,36 @@ class Scheduler:
         self._clock = clock
         self._active: dict[str, int] = {}
         self._next_start: dict[str, float] = {}
-        self._later: list[tuple[float, int, Request]] = []
+        self._later: list[tuple[float, int, Request, Request]] = []
         self._seq = itertools.count()
         self._wake_at: float | None = None
         self.extra_delay: dict[str, float] = {}  # autothrottle writes here
 
     # -- adding ---------------------------------------------------------------------------------
-    async def add(self, requests: Sequence[Request]) -> list[Request]:
-        """Queue the requests not seen before (``dont_filter`` ones always); return those."""
+    async def add(
+        self,
+        requests: Sequence[Request],
+        on_invalid: Callable[[Request, Exception], None] | None = None,
+    ) -> list[Request]:
+        """Queue the requests not seen before (``dont_filter`` ones always); return those.
+
+        With a backend that stores requests (``queue.encode``), a request it cannot store is
+        reported to ``on_invalid`` and skipped *before* dedup, so it is not marked as seen."""
         if not requests:
             return []
+        encode = getattr(self.queue, "encode", None)
+        if encode is not None:
+            valid = []
+            for r in requests:
+                try:
+                    encode(r)
+                except SerializationError as exc:
+                    if on_invalid is None:
+                        raise
+                    on_invalid(r, exc)
+                else:
+                    valid.append(r)
+            requests = valid
         check = [r for r in requests if not r.dont_filter]
         new_flags = await self.dupefilter.add([fingerprint(r) for r in check]) if check else []
         flags = iter(new_flags)
@@ -67,9 +88,13 @@ class Scheduler:
             await self.queue.push(accepted)
         return accepted
 
-    def add_later(self, request: Request, delay: float) -> None:
-        """Queue ``request`` again after ``delay`` seconds, bypassing dedup (a retry)."""
-        heapq.heappush(self._later, (self._clock() + delay, next(self._seq), request))
+    def add_later(self, request: Request, delay: float, replaces: Request | None = None) -> None:
+        """Queue ``request`` again after ``delay`` seconds, bypassing dedup (a retry).
+
+        ``replaces`` (the failed attempt) stays in flight in the queue until then, so a crash
+        during the backoff still returns it to the queue."""
+        heapq.heappush(self._later, (self._clock() + delay, next(self._seq), request,
+                                     replaces or request))
 
     # -- taking ---------------------------------------------------------------------------------
     def host_delay(self, host: str) -> float:
@@ -85,10 +110,14 @@ class Scheduler:
         now = self._clock()
         self._wake_at = None
         due: list[Request] = []
+        replaced: list[Request] = []
         while self._later and self._later[0][0] <= now:
-            due.append(heapq.heappop(self._later)[2])
+            _, _, request, old = heapq.heappop(self._later)
+            due.append(request)
+            replaced.append(old)
         if due:
             await self.queue.push(due)
+            await self.queue.done(replaced)
         if limit <= 0:
             return []
         active, next_start, per_host = self._active, self._next_start, self.per_host
@@ -118,8 +147,8 @@ class Scheduler:
         else:
             self._active.pop(host, None)
 
-    async def done(self, request: Request) -> None:
-        await self.queue.done(request)
+    async def done(self, requests: Sequence[Request]) -> None:
+        await self.queue.done(requests)
 
     def seconds_to_wake(self) -> float | None:
         """How long until a delayed host or a retry may become ready (None: nothing waiting)."""

@@ -20,6 +20,7 @@ import enum
 import io
 import json
 import logging
+import os
 import re
 import sqlite3
 import sys
@@ -183,6 +184,33 @@ class _FileSink:
             self._fh.write(self._encode(items))
             self._fh.flush()
 
+    # -- durable crawls (--state): cut back to the last committed position on resume ----------
+    def checkpoint(self) -> dict[str, Any]:
+        """The position after everything written so far, made durable (fsync)."""
+        if self._fh is None:
+            raise RuntimeError(f"{self!r} is not open")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        return {"offset": self._fh.tell(), **self._state()}
+
+    async def resume(self, checkpoint: dict[str, Any]) -> None:
+        """Reopen the output of an interrupted crawl, dropping what came after
+        ``checkpoint`` (items of pages that were not completed and will be fetched again)."""
+        try:
+            self._fh = open(self.path, "r+b")  # noqa: ASYNC230 - one small open, by design
+        except OSError as exc:
+            raise ConfigError(f"cannot resume output {str(self.path)!r}: {exc.strerror}; "
+                              "it was moved or deleted since the crawl was interrupted") from None
+        self._fh.truncate(int(checkpoint["offset"]))
+        self._fh.seek(0, io.SEEK_END)
+        self._restore(checkpoint)
+
+    def _state(self) -> dict[str, Any]:
+        return {}
+
+    def _restore(self, checkpoint: dict[str, Any]) -> None:
+        return None
+
     async def close(self) -> None:
         fh, self._fh = self._fh, None
         if fh is None:
@@ -228,6 +256,12 @@ class JsonArraySink(_FileSink):
     def _end(self) -> bytes:
         return b"\n]\n"
 
+    def _state(self) -> dict[str, Any]:
+        return {"first": self._first}
+
+    def _restore(self, checkpoint: dict[str, Any]) -> None:
+        self._first = bool(checkpoint.get("first", True))
+
 
 class CsvSink(_FileSink):
     """CSV (``.csv``) with a header from the first item's keys; nested values as JSON."""
@@ -264,6 +298,12 @@ class CsvSink(_FileSink):
                             "(warned once)", self.path, sorted(row.keys() - known), self._fields)
             writer.writerow([self._cell(row.get(name)) for name in self._fields])
         return buf.getvalue().encode("utf-8", "backslashreplace")
+
+    def _state(self) -> dict[str, Any]:
+        return {"fields": self._fields}
+
+    def _restore(self, checkpoint: dict[str, Any]) -> None:
+        self._fields = checkpoint.get("fields")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -319,6 +359,25 @@ class SqliteSink:
         rows = [(dumps_item(item).decode("utf-8"),) for item in items]
         with self._conn:  # one transaction per batch
             self._conn.executemany(f'INSERT INTO "{self.table}" (item) VALUES (?)', rows)
+
+    def checkpoint(self) -> dict[str, Any]:
+        if self._conn is None:
+            raise RuntimeError(f"{self!r} is not open")
+        row = self._conn.execute(f'SELECT MAX(id) FROM "{self.table}"').fetchone()
+        return {"rowid": row[0] or 0}
+
+    async def resume(self, checkpoint: dict[str, Any]) -> None:
+        try:
+            conn = sqlite3.connect(self.path)
+            conn.execute("PRAGMA journal_mode=WAL")
+            with conn:
+                conn.execute(f'CREATE TABLE IF NOT EXISTS "{self.table}" '
+                             "(id INTEGER PRIMARY KEY, item TEXT)")
+                conn.execute(f'DELETE FROM "{self.table}" WHERE id > ?',
+                             (int(checkpoint.get("rowid", 0)),))
+        except sqlite3.Error as exc:
+            raise ConfigError(f"cannot resume output {str(self.path)!r}: {exc}") from None
+        self._conn = conn
 
     async def close(self) -> None:
         conn, self._conn = self._conn, None

@@ -1,0 +1,306 @@
+"""Durable crawl state (``--state DIR``): the frontier, dedup, sink checkpoints and stats in
+one SQLite database (WAL mode, standard library), so a crawl survives Ctrl-C, SIGTERM and
+``kill -9`` and the same command resumes it.
+
+Tables: ``queue`` (pending and in-flight requests, serialised as versioned JSON — callbacks by
+name, never pickled), ``seen`` (16-byte fingerprints), ``meta`` (spider name, stats, each
+sink's checkpoint).
+
+The guarantee (see docs/state.md): a request is *done* only in the same transaction that
+records the sinks' positions after its items were written and flushed. On resume, in-flight
+requests return to the queue and each checkpointing sink (the built-in file and SQLite sinks)
+is cut back to its recorded position, so a completed page is never fetched again, no scheduled
+request is lost, and no item is lost or written twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigError, SerializationError
+from .http import Request
+
+if TYPE_CHECKING:
+    from .spider import Spider
+    from .stats import Stats
+
+__all__ = ["SqliteState", "decode_request", "encode_request"]
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS seen (fp BLOB PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS queue (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    priority INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    leased INTEGER NOT NULL DEFAULT 0,
+    data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS queue_next ON queue (leased, priority DESC, id);
+"""
+
+
+# -- serialisation --------------------------------------------------------------------------------
+
+
+def _callback_name(cb: Any, spider: Spider | None, what: str, url: str) -> str | None:
+    if cb is None or isinstance(cb, str):
+        return cb
+    owner = getattr(cb, "__self__", None)
+    name = getattr(cb, "__name__", None)
+    if owner is not None and owner is spider and name and getattr(spider, name, None) == cb:
+        return name
+    raise SerializationError(
+        f"request {url}: {what} {cb!r} is not a method of the spider; a durable or shared "
+        "frontier stores callbacks by name")
+
+
+def encode_request(request: Request, spider: Spider | None = None) -> bytes:
+    """``request`` as versioned JSON bytes; SerializationError if it cannot be stored."""
+    data = {
+        "v": FORMAT_VERSION,
+        "url": request.url,
+        "cb": _callback_name(request.callback, spider, "callback", request.url),
+        "eb": _callback_name(request.errback, spider, "errback", request.url),
+        "m": request.method,
+        "h": request.headers or None,
+        "b": base64.b64encode(request.body).decode() if request.body else None,
+        "meta": request.meta or None,
+        "kw": request.cb_kwargs or None,
+        "p": request.priority,
+        "df": request.dont_filter,
+        "d": request.depth,
+        "r": request.retries,
+        "rd": request.redirects,
+        "ref": request.referer,
+    }
+    try:
+        return json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise SerializationError(
+            f"request {request.url}: meta/cb_kwargs must be plain JSON data "
+            f"(str, int, float, bool, None, list, dict) to be stored: {exc}") from None
+
+
+def decode_request(raw: bytes | str) -> Request:
+    """The inverse of :func:`encode_request` (never unpickles or imports anything)."""
+    data = json.loads(raw)
+    if not isinstance(data, dict) or data.get("v") != FORMAT_VERSION:
+        raise SerializationError(f"unsupported stored request format: {str(raw)[:80]}")
+    return Request(
+        data["url"], data.get("cb"), data.get("eb"), method=data.get("m", "GET"),
+        headers=data.get("h"), body=base64.b64decode(data["b"]) if data.get("b") else None,
+        meta=data.get("meta"), cb_kwargs=data.get("kw"), priority=data.get("p", 0),
+        dont_filter=data.get("df", False), depth=data.get("d", 0), retries=data.get("r", 0),
+        redirects=data.get("rd", 0), referer=data.get("ref"),
+    )
+
+
+# -- the store ------------------------------------------------------------------------------------
+
+
+class SqliteState:
+    """One crawl's durable state in ``DIR/state.db``. ``queue`` and ``dupefilter`` implement
+    the frontier interfaces on the same connection; :meth:`commit` is the atomic step."""
+
+    def __init__(self, *, path: Path, spider: Spider, window: int = 512) -> None:
+        self.path = path
+        self.spider = spider
+        self.window = window
+        self._conn: sqlite3.Connection | None = None
+        self._leases: dict[int, tuple[Request, int]] = {}
+        self.resumed: dict[str, int] | None = None
+        self.queue = _Queue(self)
+        self.dupefilter = _Seen(self)
+
+    @classmethod
+    def open_dir(cls, directory: str | os.PathLike[str], spider: Spider) -> SqliteState:
+        folder = Path(directory)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"--state {directory}: cannot create: {exc.strerror}") from None
+        state = cls(path=folder / "state.db", spider=spider)
+        state.open()
+        return state
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def open(self) -> None:
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise ConfigError(f"--state {self.path.parent}: not a usable state database: "
+                              f"{exc}") from None
+        self._conn = conn
+        meta = self._meta_all()
+        stored = meta.get("spider")
+        if stored is None:
+            with self._tx() as c:
+                c.execute("INSERT OR REPLACE INTO meta VALUES ('spider', ?)", (self.spider.name,))
+                c.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)",
+                          (str(FORMAT_VERSION),))
+            return
+        if stored != self.spider.name:
+            conn.close()
+            self._conn = None
+            raise ConfigError(f"--state {self.path.parent} holds a crawl of spider {stored!r}, "
+                              f"not {self.spider.name!r}; use another directory")
+        if meta.get("format") != str(FORMAT_VERSION):
+            raise ConfigError(f"--state {self.path.parent}: state format {meta.get('format')} "
+                              f"is not supported by this acrawl (expects {FORMAT_VERSION})")
+        with self._tx() as c:
+            requeued = c.execute("UPDATE queue SET leased = 0 WHERE leased = 1").rowcount
+        pending = self._one("SELECT COUNT(*) FROM queue")
+        stats = json.loads(meta.get("stats", "{}"))
+        self.resumed = {"pending": pending, "requeued": requeued,
+                        "done": int(stats.get("requests/done", 0)),
+                        "seen": self._one("SELECT COUNT(*) FROM seen")}
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RuntimeError("state is closed")
+        return self._conn
+
+    def _tx(self) -> Any:
+        return _Transaction(self.conn)
+
+    def _one(self, sql: str, args: Sequence[Any] = ()) -> int:
+        return int(self.conn.execute(sql, args).fetchone()[0])
+
+    def _meta_all(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+
+    # -- stats and sinks ------------------------------------------------------------------------
+    def load_stats(self, stats: Stats) -> None:
+        raw = self._meta_all().get("stats")
+        if raw:
+            for key, value in json.loads(raw).items():
+                if isinstance(value, int):
+                    stats.counters[key] = value
+
+    def sink_checkpoint(self, uri: str) -> Any:
+        raw = self._meta_all().get(f"sink:{uri}")
+        return json.loads(raw) if raw else None
+
+    def commit(self, requests: Sequence[Request], checkpoints: dict[str, Any],
+               stats: Stats) -> None:
+        """In one transaction: forget ``requests`` (done), record sink checkpoints and stats."""
+        with self._tx() as c:
+            ids = []
+            for req in requests:
+                lease = self._leases.pop(id(req), None)
+                if lease is not None:
+                    ids.append((lease[1],))
+            c.executemany("DELETE FROM queue WHERE id = ?", ids)
+            stats.inc("requests/done", len(requests))
+            for uri, cp in checkpoints.items():
+                c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                          (f"sink:{uri}", json.dumps(cp)))
+            c.execute("INSERT OR REPLACE INTO meta VALUES ('stats', ?)",
+                      (json.dumps(dict(stats.counters)),))
+
+
+class _Transaction:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type: Any, *_: Any) -> None:
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+class _Queue:
+    """The RequestQueue of a :class:`SqliteState` (pending requests live on disk)."""
+
+    def __init__(self, state: SqliteState) -> None:
+        self.state = state
+
+    def encode(self, request: Request) -> bytes:
+        return encode_request(request, self.state.spider)
+
+    async def push(self, requests: Sequence[Request]) -> None:
+        rows = [(r.priority, r.host, self.encode(r)) for r in requests]
+        with self.state._tx() as c:
+            c.executemany("INSERT INTO queue (priority, host, data) VALUES (?, ?, ?)", rows)
+
+    async def pop(self, limit: int, claim: Callable[[str], bool]) -> list[Request]:
+        st = self.state
+        rows = st.conn.execute(
+            "SELECT id, host, data FROM queue WHERE leased = 0 "
+            "ORDER BY priority DESC, id LIMIT ?", (max(st.window, limit * 4),)).fetchall()
+        out: list[Request] = []
+        taken: list[tuple[int]] = []
+        for row_id, host, data in rows:
+            if len(out) >= limit:
+                break
+            if not claim(host):
+                continue
+            try:
+                req = decode_request(data)
+            except (SerializationError, ValueError, KeyError) as exc:
+                logger.error("dropping unreadable stored request %d: %s", row_id, exc)
+                taken.append((row_id,))
+                continue
+            st._leases[id(req)] = (req, row_id)
+            out.append(req)
+            taken.append((row_id,))
+        if taken:
+            with st._tx() as c:
+                c.executemany("UPDATE queue SET leased = 1 WHERE id = ?", taken)
+        return out
+
+    async def done(self, requests: Sequence[Request]) -> None:
+        with self.state._tx() as c:
+            ids = []
+            for req in requests:
+                lease = self.state._leases.pop(id(req), None)
+                if lease is not None:
+                    ids.append((lease[1],))
+            c.executemany("DELETE FROM queue WHERE id = ?", ids)
+
+    async def size(self) -> int:
+        return self.state._one("SELECT COUNT(*) FROM queue WHERE leased = 0")
+
+    async def close(self) -> None:
+        return None
+
+
+class _Seen:
+    """The DupeFilter of a :class:`SqliteState`."""
+
+    def __init__(self, state: SqliteState) -> None:
+        self.state = state
+
+    async def add(self, fingerprints: Sequence[bytes]) -> list[bool]:
+        out = []
+        with self.state._tx() as c:
+            for fp in fingerprints:
+                out.append(c.execute("INSERT OR IGNORE INTO seen VALUES (?)", (fp,)).rowcount == 1)
+        return out
+
+    async def close(self) -> None:
+        return None
+
+
