@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
 from .hookspecs import hookimpl
-from .urls import host_key, hostname
+from .urls import _split, host_key, hostname
 
 if TYPE_CHECKING:
     from .spider import Spider
@@ -71,6 +71,7 @@ def matcher_for(spider: Spider) -> HostMatcher:
 def acrawl_filter_url(url: str, spider: Spider) -> bool | None:
     """Drop URLs whose host is not in ``spider.allowed_hosts`` (when that list is non-empty)."""
     m = matcher_for(spider)
-    if m.empty or m.allows_host(hostname(url), host_key(url)):
+    if m.empty:
         return None
-    return False
+    host, key = _split(url)
+    return None if m.allows_host(host, key) else False

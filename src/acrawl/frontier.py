@@ -61,6 +61,14 @@ class RequestQueue(Protocol):
 
     async def close(self) -> None: ...
 
+    # Optional, for shared backends:
+    #   poll_interval: float            -- how often an idle engine asks pop() again, since
+    #                                      other workers may add requests
+    #   def release(request) -> None    -- the download of a taken request finished (free the
+    #                                      host slot everywhere); must not block
+    #   def encode(request) -> bytes    -- raise SerializationError for a request it cannot
+    #                                      store (checked before dedup)
+
 
 class MemoryDupeFilter:
     """Fingerprints in a Python set."""

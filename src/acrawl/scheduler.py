@@ -139,13 +139,17 @@ class Scheduler:
         return await self.queue.pop(limit, claim)
 
     def release(self, request: Request) -> None:
-        """Free the host slot ``request`` held (call once per taken request)."""
+        """Free the host slot ``request`` held (call once per taken request). A shared queue
+        that keeps slots across workers is told too (``queue.release``)."""
         host = request.host
         n = self._active.get(host, 0) - 1
         if n > 0:
             self._active[host] = n
         else:
             self._active.pop(host, None)
+        release = getattr(self.queue, "release", None)
+        if release is not None:
+            release(request)
 
     async def done(self, requests: Sequence[Request]) -> None:
         await self.queue.done(requests)
@@ -153,7 +157,11 @@ class Scheduler:
     def seconds_to_wake(self) -> float | None:
         """How long until a delayed host or a retry may become ready (None: nothing waiting)."""
         times = [t for t in (self._wake_at, self._later[0][0] if self._later else None) if t]
-        return max(0.0, min(times) - self._clock()) if times else None
+        wait = max(0.0, min(times) - self._clock()) if times else None
+        poll = getattr(self.queue, "poll_interval", None)  # shared queues: others add work
+        if poll is not None and (wait is None or poll < wait):
+            return float(poll)
+        return wait
 
     async def pending(self) -> int:
         return await self.queue.size() + len(self._later)

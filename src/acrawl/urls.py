@@ -23,6 +23,12 @@ FETCHABLE_SCHEMES = frozenset({"http", "https"})
 FINGERPRINT_SIZE = 16
 
 
+#: canonicalization is the costliest step per link; crawls meet the same URL spellings over
+#: and over (every page links to the same menus), so a bounded cache pays for itself.
+_CACHE_SIZE = 1 << 15
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
 def canonicalize(url: str) -> str:
     """The canonical form of ``url`` used for dedup (fragment dropped, query sorted)."""
     try:
@@ -31,12 +37,19 @@ def canonicalize(url: str) -> str:
         return url
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
+def _url_digest(url: str) -> bytes:
+    return blake2b(canonicalize(url).encode("utf-8", "surrogatepass"),
+                   digest_size=FINGERPRINT_SIZE).digest()
+
+
 def fingerprint(request: Request) -> bytes:
     """A 16-byte digest identifying ``request`` for dedup (method + canonical URL + body)."""
+    if request.method == "GET" and not request.body:
+        return _url_digest(request.url)
     h = blake2b(canonicalize(request.url).encode("utf-8", "surrogatepass"),
                 digest_size=FINGERPRINT_SIZE)
-    if request.method != "GET" or request.body:
-        h.update(b"\0" + request.method.encode() + b"\0" + (request.body or b""))
+    h.update(b"\0" + request.method.encode() + b"\0" + (request.body or b""))
     return h.digest()
 
 
@@ -46,34 +59,37 @@ def scheme_of(url: str) -> str:
     return head.strip().lower() if sep and head.isascii() and "/" not in head else ""
 
 
-@lru_cache(maxsize=4096)
-def _netloc_key(scheme: str, netloc: str) -> str:
-    parts = urlsplit(f"{scheme}://{netloc}/")
-    host = (parts.hostname or "").lower()
+@lru_cache(maxsize=8192)
+def _netloc_parts(scheme: str, netloc: str) -> tuple[str, str]:
     try:
+        parts = urlsplit(f"{scheme}://{netloc}/")
+        host = (parts.hostname or "").lower()
         port = parts.port
     except ValueError:
-        port = None
+        return "", ""
     default = 443 if scheme == "https" else 80
-    if ":" in host:
-        host = f"[{host}]"
-    return host if port in (None, default) else f"{host}:{port}"
+    key = f"[{host}]" if ":" in host else host
+    return host, (key if port in (None, default) else f"{key}:{port}")
+
+
+def _split(url: str) -> tuple[str, str]:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "", ""
+    end = len(rest)
+    for ch in "/?#":
+        i = rest.find(ch, 0, end)
+        if i >= 0:
+            end = i
+    return _netloc_parts(scheme.lower(), rest[:end])
 
 
 def host_key(url: str) -> str:
-    """``host`` or ``host:port`` (non-default port) of ``url``, lower-cased."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return ""
-    netloc = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
-    if "@" in netloc:
-        netloc = netloc.rsplit("@", 1)[1]
-    return _netloc_key(scheme.lower(), netloc)
+    """``host`` or ``host:port`` (non-default port) of ``url``, lower-cased: the politeness
+    slot key."""
+    return _split(url)[1]
 
 
 def hostname(url: str) -> str:
     """The bare host name of ``url`` (no port, no brackets), lower-cased."""
-    try:
-        return (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return ""
+    return _split(url)[0]
