@@ -19,6 +19,7 @@ import dataclasses
 import inspect
 import logging
 import random
+import time
 from collections.abc import AsyncIterable, Callable, Iterable
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,7 @@ from .errors import (
     TooManyRedirects,
 )
 from .http import Failure, Link, Request, Response
+from .throttle import AutoThrottle
 from .urls import FETCHABLE_SCHEMES, canonicalize, host_key, scheme_of
 
 if TYPE_CHECKING:
@@ -169,6 +171,10 @@ class Engine:
         self._pages = 0
         self.reason = "finished"
         self._force = False
+        self.throttle = AutoThrottle(
+            target_concurrency=s["autothrottle_target_concurrency"],
+            min_delay=s["download_delay"], max_delay=s["autothrottle_max_delay"],
+        ) if s["autothrottle"] else None
 
     # -- public ---------------------------------------------------------------------------------
     async def run(self) -> str:
@@ -371,19 +377,29 @@ class Engine:
                     await self.writer.add([], request)
                     return
             self.stats.inc("requests/downloaded")
+            started = time.monotonic()
             try:
                 response = await self.downloader.fetch(request)
             except DownloadError as exc:
+                self._throttle(request, started, None)
                 self.scheduler.release(request)
                 released = True
                 await self._download_failed(request, exc)
                 return
+            self._throttle(request, started, response.status)
             self.scheduler.release(request)
             released = True
             await self._handle_response(request, response)
         finally:
             if not released:
                 self.scheduler.release(request)
+
+    def _throttle(self, request: Request, started: float, status: int | None) -> None:
+        if self.throttle is not None:
+            host = request.host
+            delay = self.throttle.observe(host, latency=time.monotonic() - started,
+                                          status=status)
+            self.scheduler.extra_delay[host] = delay
 
     async def _download_failed(self, request: Request, exc: DownloadError) -> None:
         retryable = isinstance(exc, DownloadTimeout | ConnectError) and not isinstance(

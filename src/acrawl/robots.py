@@ -6,7 +6,8 @@ Each origin's ``robots.txt`` is fetched once, with the crawl's ``user_agent``, a
   host's minimum delay;
 * 4xx (missing): everything allowed;
 * 5xx, timeouts, connection errors: retried twice with backoff, then the origin counts as
-  disallowed for the rest of the run (``filtered/robots_unavailable``), as Google does.
+  disallowed (``filtered/robots_unavailable``) for ``unavailable_for`` seconds (10 minutes),
+  after which robots.txt is fetched again — as Google does.
 
 Turned off with ``obey_robots = false`` (``--no-robots``).
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -48,7 +50,10 @@ class RobotsGate:
         user_agent: str,
         attempts: int = 3,
         backoff: float = 1.0,
+        unavailable_for: float = 600.0,
     ) -> None:
+        self._unavailable_for = unavailable_for
+        self._unavailable_until: dict[str, float] = {}
         self._fetch = fetch
         self._ua = user_agent
         self._attempts = attempts
@@ -63,6 +68,10 @@ class RobotsGate:
             return None
         origin = f"{parts.scheme}://{parts.netloc}"
         rules = self._rules.get(origin)
+        if rules is _DISALLOW_ALL and time.monotonic() > self._unavailable_until.get(origin, 0):
+            self._rules.pop(origin, None)
+            self._loading.pop(origin, None)
+            rules = None
         if rules is None:
             rules = await self._load(origin)
         if rules is _ALLOW_ALL:
@@ -105,7 +114,9 @@ class RobotsGate:
                 logger.info("robots.txt %s: HTTP %d (attempt %d)", url, resp.status, attempt + 1)
             if attempt + 1 < self._attempts:
                 await asyncio.sleep(self._backoff * 2**attempt)
-        logger.warning("robots.txt %s unavailable; not crawling that origin", url)
+        logger.warning("robots.txt %s unavailable; not crawling that origin for %.0fs",
+                       url, self._unavailable_for)
+        self._unavailable_until[origin] = time.monotonic() + self._unavailable_for
         return _DISALLOW_ALL
 
 
