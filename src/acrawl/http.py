@@ -16,6 +16,8 @@ import attrs
 from parsel import Selector, SelectorList
 from w3lib.encoding import html_to_unicode
 
+from .urls import Joiner, host_key
+
 __all__ = ["Failure", "Link", "Request", "Response"]
 
 Callback = Callable[..., Any] | str | None
@@ -69,8 +71,6 @@ class Request:
     @property
     def host(self) -> str:
         """``host[:port]`` of the URL, lower-cased: the politeness slot key."""
-        from .urls import host_key
-
         return host_key(self.url)
 
 
@@ -125,6 +125,7 @@ class Response:
     _selector: Selector | None = attrs.field(default=None, init=False, repr=False)
     _links: list[Link] | None = attrs.field(default=None, init=False, repr=False)
     _base_url: Any = attrs.field(default=_UNSET, init=False, repr=False)
+    _joiner: Joiner | None = attrs.field(default=None, init=False, repr=False)
 
     # -- decoding -------------------------------------------------------------------------------
     @property
@@ -191,7 +192,11 @@ class Response:
         return self._base_url  # type: ignore[no-any-return]
 
     def urljoin(self, url: str) -> str:
-        return urljoin(self.base_url, url.strip())
+        """``url`` made absolute against the page (its ``<base href>`` if any)."""
+        joiner = self._joiner
+        if joiner is None:
+            joiner = self._joiner = Joiner(self.base_url)
+        return joiner.join(url)
 
     def follow(
         self, url: str | Link | Selector, callback: Callback = None, **kwargs: Any

@@ -86,6 +86,8 @@ DEFAULT_SETTINGS: tuple[Setting, ...] = (
     Setting("item_flush_interval", float, 1.0, "seconds before a partial batch is written",
             check=_positive),
     Setting("overwrite", bool, False, "replace existing -o files"),
+    Setting("redis_lease_ttl", float, 60.0, "--frontier: seconds a worker's requests stay "
+            "leased without a heartbeat before other workers take them back", check=_positive),
     Setting("allow_private_addresses", bool, False,
             "reach private/loopback addresses even for hosts the spider did not name"),
 )

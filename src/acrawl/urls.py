@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from hashlib import blake2b
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from w3lib.url import canonicalize_url
 
@@ -82,6 +82,77 @@ def _split(url: str) -> tuple[str, str]:
         if i >= 0:
             end = i
     return _netloc_parts(scheme.lower(), rest[:end])
+
+
+class Joiner:
+    """Resolves links against one base URL, like ``urllib.parse.urljoin`` but with fast paths
+    for the shapes pages are full of (absolute, ``/path``, ``path``, ``./x``, ``../x``); the
+    rest falls back to ``urljoin``. Built once per page.
+
+    >>> Joiner("http://a.test/d/page?q=1").join("../x/y")
+    'http://a.test/x/y'
+    """
+
+    __slots__ = ("base", "dir", "origin")
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        scheme, sep, rest = base.partition("://")
+        end = len(rest)
+        for ch in "/?#":
+            i = rest.find(ch, 0, end)
+            if i >= 0:
+                end = i
+        self.origin = f"{scheme}://{rest[:end]}" if sep else ""
+        path = rest[end:].split("#", 1)[0].split("?", 1)[0] or "/"
+        self.dir = path[: path.rfind("/") + 1] if path.startswith("/") else "/"
+
+    def join(self, href: str) -> str:
+        href = href.strip()
+        if (not self.origin or not href or href[0] in "?#" or href[-1] in "?#"
+                or href.startswith("//") or "\\" in href):
+            return urljoin(self.base, href)
+        if href.startswith(("http://", "https://")):
+            if "/." in href:
+                return urljoin(self.base, href)
+            return href
+        if ":" in href.split("/", 1)[0] or "//" in href:  # mailto:, javascript:, odd paths
+            return urljoin(self.base, href)
+        cut = len(href)
+        for ch in "?#":
+            i = href.find(ch, 0, cut)
+            if i >= 0:
+                cut = i
+        path, sep, tail = href[:cut], href[cut:cut + 1], href[cut + 1:]
+        if path.startswith("/"):
+            full = path
+        else:
+            full = self.dir + path
+        if "." in full:
+            full = _remove_dot_segments(full)
+        return self.origin + full + sep + tail
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 section 5.2.4, for an absolute path."""
+    out: list[str] = []
+    segments = path.split("/")
+    for seg in segments[1:-1]:
+        if seg == "..":
+            if out:
+                out.pop()
+        elif seg != ".":
+            out.append(seg)
+    last = segments[-1]
+    if last == "..":
+        if out:
+            out.pop()
+        out.append("")
+    elif last == ".":
+        out.append("")
+    else:
+        out.append(last)
+    return "/" + "/".join(out)
 
 
 def host_key(url: str) -> str:

@@ -1,0 +1,758 @@
+"""The shared frontier (``--frontier redis://HOST:PORT/DB``): queue, dedup, leases and stats in
+Redis, so any number of ``acrawl-run`` processes on any number of machines share one crawl.
+
+Keys (prefix ``acrawl:<spider>:``, or ``?prefix=...`` in the URL):
+
+==================  =========================================================================
+``seq``             counter; request ids are its values as 12 hex digits (so FIFO sorts)
+``req``             HASH id -> request (versioned JSON from :func:`acrawl.state.encode_request`)
+``q:<host>``        ZSET of the host's pending ids, score ``-priority`` (FIFO among equals)
+``hosts``           ZSET of hosts with pending work, score = when the host may start its next
+                    request (µs); ``pop`` serves the ready hosts round-robin, least recently
+                    served first, so one big host cannot starve the others
+``next:<host>``     the host's delay: a key that lives ``delay`` ms after a request was taken
+``delay``           HASH host -> per-host delay (µs) learned by any worker (robots
+                    ``Crawl-delay``, autothrottle) when above ``download_delay``
+``slots:<host>``    ZSET of the host's requests being downloaded (any worker), score = expiry:
+                    the global per-host concurrency
+``leases``          ZSET id -> lease expiry (µs); ``lease`` HASH id -> ``worker\\tscore\\thost``;
+                    ``mine:<worker>`` SET of a worker's leased ids
+``s:<2 bytes>``     dedup: 65,536 HASH buckets, field = the other 14 bytes of the fingerprint
+                    (small hashes stay listpack-encoded: ~22 bytes per URL, see docs/scaling.md)
+``stats``           HASH of crawl-wide counters (each worker adds its deltas on commit)
+``meta``            HASH: ``started`` (first worker's start, unix time), ``workers`` (joined)
+``workers``         ZSET worker -> last heartbeat
+==================  =========================================================================
+
+Every state change is one Lua script, so it is atomic: ``pop`` takes up to ``limit`` requests
+whose hosts are ready (politeness across all workers) and leases them; ``done`` deletes the
+request and its lease and adds this worker's stats deltas; leases are renewed by a heartbeat
+every ``ttl/3`` and any worker returns expired leases to their host queues — at-least-once: a
+killed worker's requests are crawled by the others. Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from .errors import ConfigError, SerializationError
+from .state import decode_request, encode_request
+
+if TYPE_CHECKING:
+    from .http import Request
+    from .settings import Settings
+    from .spider import Spider
+    from .stats import Stats
+
+__all__ = ["RedisFrontier"]
+
+logger = logging.getLogger(__name__)
+
+MIN_REDIS = (5, 0)  # ZPOPMIN; scripts replicated by effects (TIME before writes)
+_US = 1_000_000
+
+# -- Lua ------------------------------------------------------------------------------------------
+# ARGV[1] is always the key prefix. Helpers shared by the scripts:
+_LUA_COMMON = r"""
+local P = ARGV[1]
+local function now_us()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+-- free a host slot; a host parked because its slots were full becomes ready (or waits out
+-- its delay)
+local function free_slot(h, id, now)
+  if redis.call('ZREM', P .. 'slots:' .. h, id) == 1 then
+    local cur = redis.call('ZSCORE', P .. 'hosts', h)
+    if cur then
+      local target = now
+      local pttl = redis.call('PTTL', P .. 'next:' .. h)
+      if pttl > 0 then target = now + pttl * 1000 end
+      if tonumber(cur) > target then redis.call('ZADD', P .. 'hosts', target, h) end
+    end
+  end
+end
+-- end a lease; return the request to its host queue if it still exists
+local function requeue(id, now)
+  redis.call('ZREM', P .. 'leases', id)
+  local info = redis.call('HGET', P .. 'lease', id)
+  if not info then return 0 end
+  redis.call('HDEL', P .. 'lease', id)
+  local w, score, h = string.match(info, '^([^\t]*)\t([^\t]*)\t(.*)$')
+  redis.call('SREM', P .. 'mine:' .. w, id)
+  free_slot(h, id, now)
+  if redis.call('HEXISTS', P .. 'req', id) == 1 then
+    redis.call('ZADD', P .. 'q:' .. h, score, id)
+    redis.call('ZADD', P .. 'hosts', 'NX', now, h)
+    return 1
+  end
+  return 0
+end
+"""
+
+# ARGV: prefix, n, then n x (host, score, body)
+_LUA_PUSH = _LUA_COMMON + r"""
+local n = tonumber(ARGV[2])
+local base = redis.call('INCRBY', P .. 'seq', n) - n
+local now = now_us()
+for i = 0, n - 1 do
+  local h, score, body = ARGV[3 + 3 * i], ARGV[4 + 3 * i], ARGV[5 + 3 * i]
+  local id = string.format('%012x', base + i + 1)
+  redis.call('HSET', P .. 'req', id, body)
+  redis.call('ZADD', P .. 'q:' .. h, score, id)
+  redis.call('ZADD', P .. 'hosts', 'NX', now, h)
+end
+return n
+"""
+
+# ARGV: prefix, worker, limit, per_host, default delay (µs), lease ttl (µs), k, k x (host, delay)
+# Returns id1, body1, id2, body2, ..., then µs until the next host is ready ('-1': no host).
+_LUA_POP = _LUA_COMMON + r"""
+local W = ARGV[2]
+local limit = tonumber(ARGV[3])
+local per_host = tonumber(ARGV[4])
+local default_delay = tonumber(ARGV[5])
+local ttl = tonumber(ARGV[6])
+local k = tonumber(ARGV[7])
+local now = now_us()
+for i = 0, k - 1 do
+  local h, d = ARGV[8 + 2 * i], ARGV[9 + 2 * i]
+  if tonumber(d) <= default_delay then redis.call('HDEL', P .. 'delay', h)
+  else redis.call('HSET', P .. 'delay', h, d) end
+end
+local hk = P .. 'hosts'
+local exp = now + ttl
+local out = {}
+local taken = 0
+local bump = 0
+while taken < limit do
+  local ready = redis.call('ZRANGEBYSCORE', hk, '-inf', now, 'LIMIT', 0, limit - taken)
+  if #ready == 0 then break end
+  local cands = {}
+  for i, h in ipairs(ready) do
+    local d = tonumber(redis.call('HGET', P .. 'delay', h) or default_delay)
+    if d < default_delay then d = default_delay end
+    local pttl = -2
+    if d > 0 then pttl = redis.call('PTTL', P .. 'next:' .. h) end
+    if pttl > 0 then
+      redis.call('ZADD', hk, now + pttl * 1000, h)  -- waiting out its delay
+    else
+      local sk = P .. 'slots:' .. h
+      redis.call('ZREMRANGEBYSCORE', sk, '-inf', now)
+      local cap = per_host - redis.call('ZCARD', sk)
+      if cap <= 0 then
+        local first = redis.call('ZRANGE', sk, 0, 0, 'WITHSCORES')
+        redis.call('ZADD', hk, first[2], h)  -- parked until a slot is freed or expires
+      else
+        local head = redis.call('ZRANGE', P .. 'q:' .. h, 0, 0, 'WITHSCORES')
+        if #head == 0 then
+          redis.call('ZREM', hk, h)
+        else
+          if d > 0 then cap = 1 end
+          cands[#cands + 1] = {h, cap, tonumber(head[2]), i, d, 0}
+        end
+      end
+    end
+  end
+  -- among the ready hosts, the highest priority head first, then the least recently served
+  table.sort(cands, function(a, b)
+    if a[3] ~= b[3] then return a[3] < b[3] end
+    return a[4] < b[4]
+  end)
+  local progress = true
+  while progress and taken < limit do  -- round-robin: one request per host per round
+    progress = false
+    for _, c in ipairs(cands) do
+      if taken >= limit then break end
+      if c[2] > 0 then
+        local h = c[1]
+        local popped = redis.call('ZPOPMIN', P .. 'q:' .. h)
+        if #popped == 0 then
+          c[2] = 0
+        else
+          local id, score = popped[1], popped[2]
+          local body = redis.call('HGET', P .. 'req', id)
+          if body then
+            redis.call('ZADD', P .. 'leases', exp, id)
+            redis.call('HSET', P .. 'lease', id, W .. '\t' .. score .. '\t' .. h)
+            redis.call('SADD', P .. 'mine:' .. W, id)
+            redis.call('ZADD', P .. 'slots:' .. h, exp, id)
+            out[#out + 1] = id
+            out[#out + 1] = body
+            taken = taken + 1
+            c[2] = c[2] - 1
+            c[6] = c[6] + 1
+          end
+          progress = true
+        end
+      end
+    end
+  end
+  for _, c in ipairs(cands) do
+    local h = c[1]
+    if c[6] > 0 and c[5] > 0 then
+      redis.call('SET', P .. 'next:' .. h, '1', 'PX', math.ceil(c[5] / 1000))
+    end
+    if redis.call('EXISTS', P .. 'q:' .. h) == 0 then
+      redis.call('ZREM', hk, h)
+    elseif c[6] > 0 then
+      if c[5] > 0 then
+        redis.call('ZADD', hk, now + c[5], h)
+      elseif c[2] <= 0 then
+        local first = redis.call('ZRANGE', P .. 'slots:' .. h, 0, 0, 'WITHSCORES')
+        redis.call('ZADD', hk, first[2], h)
+      else
+        bump = bump + 1
+        redis.call('ZADD', hk, now + bump, h)  -- to the back of the line
+      end
+    end
+  end
+end
+local nxt = redis.call('ZRANGE', hk, 0, 0, 'WITHSCORES')
+if nxt[2] then out[#out + 1] = tostring(tonumber(nxt[2]) - now) else out[#out + 1] = '-1' end
+return out
+"""
+
+# ARGV: prefix, worker, n, n ids, then (stat, delta) pairs. Returns the number acknowledged.
+_LUA_DONE = _LUA_COMMON + r"""
+local W = ARGV[2]
+local n = tonumber(ARGV[3])
+local now = now_us()
+local acked = 0
+for i = 4, 3 + n do
+  local id = ARGV[i]
+  if redis.call('SREM', P .. 'mine:' .. W, id) == 1 then
+    local info = redis.call('HGET', P .. 'lease', id)
+    redis.call('HDEL', P .. 'lease', id)
+    redis.call('ZREM', P .. 'leases', id)
+    redis.call('HDEL', P .. 'req', id)
+    if info then
+      local h = string.match(info, '^[^\t]*\t[^\t]*\t(.*)$')
+      free_slot(h, id, now)
+    end
+    acked = acked + 1
+  end
+end
+for i = 4 + n, #ARGV - 1, 2 do
+  redis.call('HINCRBY', P .. 'stats', ARGV[i], ARGV[i + 1])
+end
+return acked
+"""
+
+# ARGV: prefix, worker, id, host
+_LUA_RELEASE = _LUA_COMMON + r"""
+if redis.call('SISMEMBER', P .. 'mine:' .. ARGV[2], ARGV[3]) == 1 then
+  free_slot(ARGV[4], ARGV[3], now_us())
+end
+return 0
+"""
+
+# ARGV: prefix, worker, ttl (µs), then (id, host or '' when its slot was released) pairs
+_LUA_HEARTBEAT = _LUA_COMMON + r"""
+local W = ARGV[2]
+local now = now_us()
+local exp = now + tonumber(ARGV[3])
+local renewed = 0
+redis.call('ZADD', P .. 'workers', now, W)
+for i = 4, #ARGV - 1, 2 do
+  local id, h = ARGV[i], ARGV[i + 1]
+  if redis.call('SISMEMBER', P .. 'mine:' .. W, id) == 1 then
+    redis.call('ZADD', P .. 'leases', 'XX', exp, id)
+    if h ~= '' then redis.call('ZADD', P .. 'slots:' .. h, 'XX', exp, id) end
+    renewed = renewed + 1
+  end
+end
+return renewed
+"""
+
+# ARGV: prefix, max. Expired leases (any worker's) back to their queues; returns how many.
+_LUA_RECLAIM = _LUA_COMMON + r"""
+local now = now_us()
+local ids = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', now, 'LIMIT', 0,
+                       tonumber(ARGV[2]))
+for _, id in ipairs(ids) do requeue(id, now) end
+return #ids
+"""
+
+# ARGV: prefix, worker, ids. This worker's leases back to their queues (refused, or stopping).
+_LUA_GIVE_BACK = _LUA_COMMON + r"""
+local W = ARGV[2]
+local now = now_us()
+local n = 0
+for i = 3, #ARGV do
+  if redis.call('SISMEMBER', P .. 'mine:' .. W, ARGV[i]) == 1 then
+    n = n + requeue(ARGV[i], now)
+  end
+end
+return n
+"""
+
+# ARGV: prefix, worker. Requests stored (pending or leased anywhere) minus this worker's leases:
+# pending work plus what other workers (alive or not yet reclaimed) still hold.
+_LUA_SIZE = r"""
+local P = ARGV[1]
+return redis.call('HLEN', P .. 'req') - redis.call('SCARD', P .. 'mine:' .. ARGV[2])
+"""
+
+# ARGV: bucket prefix, fingerprints. 1 = new, 0 = seen (a repeat in the batch is seen).
+_LUA_SEEN = r"""
+local B = ARGV[1]
+local out = {}
+for i = 2, #ARGV do
+  local fp = ARGV[i]
+  out[i - 1] = redis.call('HSETNX', B .. string.sub(fp, 1, 2), string.sub(fp, 3), '')
+end
+return out
+"""
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.rsplit("@", 1)[1]
+        user = f"{parts.username}:***@" if parts.username else ":***@"
+        return urlunsplit(parts._replace(netloc=user + netloc))
+    return url
+
+
+def parse_frontier_url(url: str, spider_name: str) -> tuple[str, str]:
+    """``(client URL, key prefix)`` from ``redis://HOST:PORT/DB[?prefix=P]``."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"--frontier {_redacted(url)}: expected redis://HOST:PORT/DB "
+                          "(or rediss://, unix://)")
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    prefix = f"acrawl:{spider_name}:"
+    rest = []
+    for key, value in query:
+        if key == "prefix":
+            if not value:
+                raise ConfigError("--frontier: ?prefix= must not be empty")
+            prefix = value if value.endswith(":") else value + ":"
+        else:
+            rest.append((key, value))
+    return urlunsplit(parts._replace(query=urlencode(rest))), prefix
+
+
+def _import_redis() -> Any:
+    try:
+        import redis
+        import redis.asyncio  # noqa: F401
+    except ImportError:
+        raise ConfigError("--frontier needs the redis client: pip install acrawl[redis]") from None
+    return redis
+
+
+class RedisFrontier:
+    """One worker's view of a shared crawl; ``.queue`` and ``.dupefilter`` implement the
+    frontier protocols (:mod:`acrawl.frontier`). Build it with :meth:`from_url`."""
+
+    poll_max = 0.2  # how often an idle worker asks again at most (others add work)
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        prefix: str,
+        spider: Spider,
+        per_host: int = 8,
+        delay: float = 0.0,
+        lease_ttl: float = 60.0,
+        worker: str | None = None,
+        client: Any = None,
+    ) -> None:
+        self.url = url
+        self.prefix = prefix
+        self.spider = spider
+        self.per_host = per_host
+        self.delay = delay
+        self.lease_ttl = lease_ttl
+        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.host_delay: Callable[[str], float] | None = None  # set by bind_scheduler
+        self.crawl_stats: dict[str, Any] | None = None  # the whole crawl's, after close()
+        self._client = client
+        self._scripts: dict[str, Any] = {}
+        self._prefix_b = prefix.encode()
+        self._leased: dict[int, tuple[Request, str]] = {}  # id(request) -> (request, rid)
+        self._slots: dict[str, str] = {}  # rid -> host, until released
+        self._sent_delay: dict[str, float] = {}  # host -> delay last told to Redis
+        self._delay_updates: dict[str, float] = {}
+        self._encoded: dict[int, tuple[Request, bytes]] = {}
+        self._known: set[bytes] = set()  # fingerprints known to be in Redis
+        self._known_max = 1 << 18
+        self._pushed: Counter[str] = Counter()
+        self._stats: Stats | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._hint: float | None = None
+        self._started = False
+        self._closed = False
+        self.queue = _RedisQueue(self)
+        self.dupefilter = _RedisSeen(self)
+
+    # -- construction ---------------------------------------------------------------------------
+    @classmethod
+    def from_url(cls, url: str, *, spider: Spider, settings: Settings) -> RedisFrontier:
+        """Check that Redis answers (ConfigError, one line, if not) and build the frontier."""
+        redis = _import_redis()
+        client_url, prefix = parse_frontier_url(url, spider.name)
+        shown = _redacted(url)
+        try:
+            probe = redis.Redis.from_url(client_url, socket_connect_timeout=5, socket_timeout=10)
+            try:
+                version = str(probe.info("server").get("redis_version", "0"))
+            finally:
+                probe.close()
+        except (redis.RedisError, OSError, ValueError) as exc:
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            raise ConfigError(f"--frontier {shown}: cannot use Redis: {message}") from None
+        found = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
+        if found < MIN_REDIS:
+            raise ConfigError(f"--frontier {shown}: Redis {version} is too old "
+                              f"(needs {'.'.join(map(str, MIN_REDIS))} or later)")
+        return cls(url=client_url, prefix=prefix, spider=spider,
+                   per_host=settings["per_host_concurrency"], delay=settings["download_delay"],
+                   lease_ttl=settings["redis_lease_ttl"])
+
+    def bind_scheduler(self, scheduler: Any) -> None:
+        """Use the scheduler's effective per-host delay (download_delay, robots Crawl-delay,
+        autothrottle) for the delay every worker keeps."""
+        self.host_delay = scheduler.host_delay
+
+    # -- plumbing -------------------------------------------------------------------------------
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            redis = _import_redis()
+            from redis.asyncio.retry import Retry
+            from redis.backoff import ExponentialBackoff
+
+            # ride out a Redis restart or failover of a few seconds
+            self._client = redis.asyncio.Redis.from_url(
+                self.url, socket_connect_timeout=5, socket_timeout=30,
+                retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), 15),
+                retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+            )
+        return self._client
+
+    async def _run(self, name: str, args: Sequence[Any]) -> Any:
+        script = self._scripts.get(name)
+        if script is None:
+            script = self._scripts[name] = self.client.register_script(_SCRIPTS[name])
+        return await script(args=[self.prefix, *args])
+
+    async def _start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        c = self.client
+        meta = self.prefix + "meta"
+        async with c.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(meta, "started", repr(time.time()))
+            pipe.hincrby(meta, "workers", 1)
+            pipe.zadd(self.prefix + "workers", {self.worker: time.time() * _US})
+            await pipe.execute()
+        self._heartbeat = asyncio.get_running_loop().create_task(
+            self._beat(), name="acrawl-redis-heartbeat")
+
+    async def _beat(self) -> None:
+        interval = self.lease_ttl / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.renew()
+                await self.reclaim()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("shared frontier: heartbeat failed: %s", exc)
+
+    async def renew(self) -> int:
+        """Extend this worker's leases (and the host slots of its downloads) by the TTL."""
+        args: list[Any] = [self.worker, int(self.lease_ttl * _US)]
+        count = 0
+        for _req, rid in self._leased.values():
+            args += [rid, self._slots.get(rid, "")]
+            count += 1
+        renewed = int(await self._run("heartbeat", args))
+        if renewed < count:
+            logger.warning("shared frontier: %d leases of this worker expired and were given "
+                           "to other workers (was it paused longer than redis_lease_ttl?)",
+                           count - renewed)
+        return renewed
+
+    async def reclaim(self, limit: int = 1000) -> int:
+        """Return expired leases (of any worker) to the queue; how many."""
+        n = int(await self._run("reclaim", [limit]))
+        if n:
+            logger.info("shared frontier: %d expired leases returned to the queue", n)
+        return n
+
+    def _stats_delta(self) -> list[Any]:
+        if self._stats is None:
+            return []
+        out: list[Any] = []
+        pushed = self._pushed
+        for key, value in self._stats.counters.items():
+            delta = value - pushed.get(key, 0)
+            if delta:
+                out += [key, delta]
+                pushed[key] = value
+        return out
+
+    # -- the queue ------------------------------------------------------------------------------
+    def encode(self, request: Request) -> bytes:
+        key = id(request)
+        cached = self._encoded.get(key)
+        if cached is not None and cached[0] is request:
+            return cached[1]
+        data = encode_request(request, self.spider)
+        if len(self._encoded) >= 4096:
+            self._encoded.clear()
+        self._encoded[key] = (request, data)
+        return data
+
+    async def push(self, requests: Sequence[Request]) -> None:
+        if not requests:
+            return
+        await self._start()
+        for start in range(0, len(requests), 500):
+            chunk = requests[start:start + 500]
+            args: list[Any] = [len(chunk)]
+            for r in chunk:
+                args += [r.host, -r.priority, self.encode(r)]
+            await self._run("push", args)
+        self._encoded.clear()
+
+    async def pop(self, limit: int, claim: Callable[[str], bool]) -> list[Request]:
+        if limit <= 0:
+            return []
+        await self._start()
+        updates = self._delay_updates
+        self._delay_updates = {}
+        args: list[Any] = [self.worker, limit, self.per_host, int(self.delay * _US),
+                           int(self.lease_ttl * _US), len(updates)]
+        for host, d in updates.items():
+            args += [host, int(d * _US)]
+        reply = await self._run("pop", args)
+        hint = float(reply[-1])
+        self._hint = None if hint < 0 else hint / _US
+        out: list[Request] = []
+        refused: list[str] = []
+        unreadable: list[str] = []
+        for i in range(0, len(reply) - 1, 2):
+            rid = reply[i].decode()
+            try:
+                req = decode_request(reply[i + 1])
+            except (SerializationError, ValueError, KeyError, TypeError) as exc:
+                logger.error("shared frontier: dropping unreadable request %s: %s", rid, exc)
+                unreadable.append(rid)
+                continue
+            host = req.host
+            if not claim(host):
+                refused.append(rid)
+                continue
+            self._leased[id(req)] = (req, rid)
+            self._slots[rid] = host
+            out.append(req)
+            self._note_delay(host)
+        if unreadable:
+            await self._run("done", [self.worker, len(unreadable), *unreadable])
+        if refused:
+            await self._run("give_back", [self.worker, *refused])
+        return out
+
+    def _note_delay(self, host: str) -> None:
+        """Tell Redis (with the next pop) when this host's effective delay changed."""
+        if self.host_delay is None:
+            return
+        d = self.host_delay(host) or 0.0
+        last = self._sent_delay.get(host, self.delay)
+        if abs(d - last) > max(0.01, 0.1 * last):
+            self._sent_delay[host] = d
+            self._delay_updates[host] = d
+
+    def release(self, request: Request) -> None:
+        lease = self._leased.get(id(request))
+        if lease is None:
+            return
+        rid = lease[1]
+        host = self._slots.pop(rid, None)
+        if host is None or self._closed:
+            return
+        task = asyncio.get_running_loop().create_task(self._release(rid, host))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _release(self, rid: str, host: str) -> None:
+        try:
+            await self._run("release", [self.worker, rid, host])
+        except Exception as exc:  # the slot expires with the lease
+            logger.debug("shared frontier: release of %s failed: %s", rid, exc)
+
+    async def done(self, requests: Sequence[Request], stats: Stats | None = None) -> None:
+        """Acknowledge ``requests`` (and add ``stats``' new counts to the crawl's), atomically."""
+        if stats is not None:
+            self._stats = stats
+        rids = []
+        for req in requests:
+            lease = self._leased.pop(id(req), None)
+            if lease is not None:
+                rids.append(lease[1])
+                self._slots.pop(lease[1], None)
+        delta = self._stats_delta()
+        if rids or delta:
+            await self._run("done", [self.worker, len(rids), *rids, *delta])
+
+    async def size(self) -> int:
+        await self._start()
+        return max(0, int(await self._run("size", [self.worker])))
+
+    @property
+    def poll_interval(self) -> float:
+        hint = self._hint
+        if hint is None:
+            return self.poll_max
+        return min(self.poll_max, max(0.02, hint))
+
+    # -- dedup ----------------------------------------------------------------------------------
+    async def seen_add(self, fingerprints: Sequence[bytes]) -> list[bool]:
+        known = self._known
+        out = [False] * len(fingerprints)
+        ask: list[bytes] = []
+        where: list[int] = []
+        for i, fp in enumerate(fingerprints):
+            if fp not in known:
+                ask.append(fp)
+                where.append(i)
+        if ask:
+            flags = await self._run_seen(ask)
+            if len(known) + len(ask) > self._known_max:
+                known.clear()
+            for i, fp, flag in zip(where, ask, flags, strict=True):
+                out[i] = bool(flag)
+                known.add(fp)
+        return out
+
+    async def _run_seen(self, fps: list[bytes]) -> list[int]:
+        script = self._scripts.get("seen")
+        if script is None:
+            script = self._scripts["seen"] = self.client.register_script(_LUA_SEEN)
+        result: list[int] = await script(args=[self._prefix_b + b"s:", *fps])
+        return result
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    async def commit(self, requests: Sequence[Request], stats: Stats) -> None:
+        await self.done(requests, stats)
+
+    async def close(self) -> None:
+        """Stop the heartbeat, hand unfinished leases back, push the last stats, read the
+        crawl's stats into :attr:`crawl_stats`. Idempotent."""
+        if self._closed or self._client is None:
+            self._closed = True
+            return
+        self._closed = True
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            await asyncio.gather(self._heartbeat, return_exceptions=True)
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        try:
+            if self._leased:
+                rids = [rid for _req, rid in self._leased.values()]
+                back = await self._run("give_back", [self.worker, *rids])
+                logger.info("shared frontier: %d unfinished requests returned to the queue",
+                            back)
+                self._leased.clear()
+            await self._run("done", [self.worker, 0, *self._stats_delta()])
+            if self._started:
+                self.crawl_stats = await self._read_crawl_stats()
+                await self.client.zrem(self.prefix + "workers", self.worker)
+        finally:
+            await self.client.aclose()
+
+    async def _read_crawl_stats(self) -> dict[str, Any]:
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hgetall(self.prefix + "stats")
+            pipe.hgetall(self.prefix + "meta")
+            counters_raw, meta_raw = await pipe.execute()
+        counters = {k.decode(): int(v) for k, v in counters_raw.items()}
+        meta = {k.decode(): v.decode() for k, v in meta_raw.items()}
+        started = float(meta.get("started", time.time()))
+        elapsed = max(time.time() - started, 1e-9)
+        pages = counters.get("pages", 0)
+        return {
+            **dict(sorted(counters.items())),
+            "workers": int(meta.get("workers", 1)),
+            "elapsed_seconds": round(elapsed, 3),
+            "pages_per_second": round(pages / elapsed, 2),
+            "started_at": started,
+        }
+
+    def __repr__(self) -> str:
+        return (f"<RedisFrontier {_redacted(self.url)} prefix={self.prefix!r} "
+                f"worker={self.worker!r} leased={len(self._leased)}>")
+
+
+_SCRIPTS = {
+    "push": _LUA_PUSH, "pop": _LUA_POP, "done": _LUA_DONE, "release": _LUA_RELEASE,
+    "heartbeat": _LUA_HEARTBEAT, "reclaim": _LUA_RECLAIM, "give_back": _LUA_GIVE_BACK,
+    "size": _LUA_SIZE,
+}
+
+
+class _RedisQueue:
+    """The RequestQueue of a :class:`RedisFrontier`."""
+
+    def __init__(self, frontier: RedisFrontier) -> None:
+        self.frontier = frontier
+
+    @property
+    def poll_interval(self) -> float:
+        return self.frontier.poll_interval
+
+    def encode(self, request: Request) -> bytes:
+        return self.frontier.encode(request)
+
+    async def push(self, requests: Sequence[Request]) -> None:
+        await self.frontier.push(requests)
+
+    async def pop(self, limit: int, claim: Callable[[str], bool]) -> list[Request]:
+        return await self.frontier.pop(limit, claim)
+
+    def release(self, request: Request) -> None:
+        self.frontier.release(request)
+
+    async def done(self, requests: Sequence[Request]) -> None:
+        await self.frontier.done(requests)
+
+    async def size(self) -> int:
+        return await self.frontier.size()
+
+    async def close(self) -> None:
+        await self.frontier.close()
+
+    def __repr__(self) -> str:
+        return f"<RedisQueue of {self.frontier!r}>"
+
+
+class _RedisSeen:
+    """The DupeFilter of a :class:`RedisFrontier`."""
+
+    def __init__(self, frontier: RedisFrontier) -> None:
+        self.frontier = frontier
+
+    async def add(self, fingerprints: Sequence[bytes]) -> list[bool]:
+        return await self.frontier.seen_add(fingerprints)
+
+    async def close(self) -> None:
+        return None
