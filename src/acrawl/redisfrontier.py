@@ -346,7 +346,7 @@ def parse_frontier_url(url: str, spider_name: str) -> tuple[str, str]:
 def _import_redis() -> Any:
     try:
         import redis
-        import redis.asyncio  # noqa: F401
+        import redis.asyncio
     except ImportError:
         raise ConfigError("--frontier needs the redis client: pip install acrawl[redis]") from None
     return redis
