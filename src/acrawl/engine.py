@@ -217,8 +217,8 @@ class Engine:
         sched = self.scheduler
         while True:
             self._wake.clear()
+            free = self.concurrency - len(self._inflight)
             if self._taking:
-                free = self.concurrency - len(self._inflight)
                 if free > 0:
                     for request in await sched.take(free):
                         task = asyncio.create_task(self._handle(request))
@@ -229,7 +229,8 @@ class Engine:
                     return
                 if feeder.done() and await sched.pending() == 0:
                     return
-            wait = sched.seconds_to_wake()
+            # at the concurrency cap only a finishing task can make progress: no timer
+            wait = sched.seconds_to_wake() if free > 0 else None
             try:
                 await asyncio.wait_for(self._wake.wait(), wait)
             except TimeoutError:
@@ -607,7 +608,7 @@ class Engine:
     # -- links ----------------------------------------------------------------------------------
     def _links(self, response: Response) -> list[Link]:
         raw = self.hooks.extract_links(response, self.spider)
-        base = response.base_url
+        dropped = 0
         seen: set[str] = set()
         out: list[Link] = []
         for link in raw:
@@ -615,14 +616,17 @@ class Engine:
                 href, text, nofollow = link.url, link.text, link.nofollow
             else:
                 href, text, nofollow = str(link), "", False
-            absolute = urljoin(base, href.strip())
+            absolute = response.urljoin(href)
             if scheme_of(absolute) not in FETCHABLE_SCHEMES:
+                dropped += 1
                 continue
             url = canonicalize(absolute)
             if url in seen:
                 continue
             seen.add(url)
             out.append(Link(url, text, nofollow))
+        if dropped:
+            self.stats.inc("dropped/scheme", dropped)
         return out
 
 

@@ -230,7 +230,14 @@ class Response:
             if css is None and xpath is None:
                 raise ValueError("follow_all() needs urls, css= or xpath=")
             selected = self.css(css) if css is not None else self.xpath(xpath)  # type: ignore[arg-type]
-            urls = [u for u in (_selector_href(s) for s in selected) if u]
+            urls = []
+            for sel in selected:
+                try:
+                    href = _selector_href(sel)
+                except ValueError:  # an element without href/src: skipped, as in Scrapy
+                    continue
+                if href:
+                    urls.append(href)
         return [self.follow(u, callback, **kwargs) for u in urls]
 
     def links(self) -> list[Link]:

@@ -21,6 +21,7 @@ __all__ = ["FETCHABLE_SCHEMES", "canonicalize", "fingerprint", "host_key", "sche
 
 FETCHABLE_SCHEMES = frozenset({"http", "https"})
 FINGERPRINT_SIZE = 16
+_DEFAULT_PORTS = {"http": ":80", "https": ":443"}
 
 
 #: canonicalization is the costliest step per link; crawls meet the same URL spellings over
@@ -32,9 +33,17 @@ _CACHE_SIZE = 1 << 15
 def canonicalize(url: str) -> str:
     """The canonical form of ``url`` used for dedup (fragment dropped, query sorted)."""
     try:
-        return canonicalize_url(url, keep_fragments=False)
+        canonical = canonicalize_url(url, keep_fragments=False)
     except ValueError:
         return url
+    # w3lib keeps an explicit default port; http://h:80/ and http://h/ are one page
+    scheme, sep, rest = canonical.partition("://")
+    if sep:
+        netloc, slash, path = rest.partition("/")
+        default = _DEFAULT_PORTS.get(scheme)
+        if default and netloc.endswith(default) and "@" not in netloc:
+            return f"{scheme}://{netloc[: -len(default)]}{slash}{path}"
+    return canonical
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
