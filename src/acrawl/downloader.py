@@ -128,7 +128,7 @@ class _Decoder:
         if self.encoding == "br":
             out = [self._z.process(data, output_buffer_limit=_CHUNK)]
             size = len(out[0])
-            while size <= limit and not self._z.can_accept_more_data():
+            while size <= limit and not self._z.is_finished():
                 piece = self._z.process(b"", output_buffer_limit=_CHUNK)
                 if not piece:
                     break
@@ -239,7 +239,9 @@ class AiohttpDownloader(Downloader):
         if scheme_of(request.url) not in FETCHABLE_SCHEMES:
             raise DownloadError(f"scheme not fetched: {request.url}", request)
         host = hostname(request.url)
-        if _is_ip_literal(host) and not is_public_address(host) and not self.trusted(host):
+        if _looks_numeric(host) and not is_public_address(host) and not self.trusted(host):
+            # aiohttp skips the resolver for anything that looks like an IP (even 127.1 or
+            # 2130706433): refuse every such host that is not a canonical public address
             raise BlockedAddress(f"{host} is not a public address", request)
         session = self._ensure_session()
         headers = {k: v for k, v in request.headers.items()
@@ -315,9 +317,6 @@ class AiohttpDownloader(Downloader):
         return b"".join(chunks), truncated
 
 
-def _is_ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
+def _looks_numeric(host: str) -> bool:
+    return ":" in host or host.rstrip(".").replace(".", "").isdigit() or (
+        host[:2].lower() == "0x")

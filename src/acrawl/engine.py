@@ -497,10 +497,17 @@ class Engine:
     async def _redirect(self, request: Request, response: Response) -> None:
         self.stats.inc("redirects")
         location = response.headers.get("Location", "")
-        target = urljoin(response.url, location.strip())
         chain = [*request.meta.get("redirect_urls", ()), request.url]
-        if request.redirects >= self.max_redirects:
-            exc: DownloadError = TooManyRedirects(
+        try:
+            target = urljoin(response.url, location.strip())
+            urlsplit(target).port  # noqa: B018 - raises ValueError on a broken netloc
+        except ValueError:
+            target = ""
+        if not target:
+            exc: DownloadError = DownloadError(
+                f"unparsable redirect Location {location[:200]!r} at {request.url}", request)
+        elif request.redirects >= self.max_redirects:
+            exc = TooManyRedirects(
                 f"more than {self.max_redirects} redirects: {chain[0]}", request)
         elif canonicalize(target) in {canonicalize(u) for u in chain}:
             exc = TooManyRedirects(f"redirect loop at {target}", request)
@@ -509,7 +516,7 @@ class Engine:
             await self._schedule([new])
             await self.writer.add([], request)
             return
-        self.stats.inc("failed/TooManyRedirects")
+        self.stats.inc(f"failed/{type(exc).__name__}")
         logger.info("%s", exc)
         await self._failure(request, exc)
 
@@ -616,7 +623,11 @@ class Engine:
                 href, text, nofollow = link.url, link.text, link.nofollow
             else:
                 href, text, nofollow = str(link), "", False
-            absolute = response.urljoin(href)
+            try:
+                absolute = response.urljoin(href)
+            except ValueError:
+                self.stats.inc("dropped/invalid_url")
+                continue
             if scheme_of(absolute) not in FETCHABLE_SCHEMES:
                 dropped += 1
                 continue

@@ -214,7 +214,11 @@ class Response:
             target = str(url)
         kwargs.setdefault("depth", self.request.depth + 1)
         kwargs.setdefault("referer", self.url)
-        return Request(self.urljoin(target), callback, **kwargs)
+        try:
+            absolute = self.urljoin(target)
+        except ValueError:  # unparsable (e.g. "//["): the engine drops it as an invalid URL
+            absolute = target
+        return Request(absolute, callback, **kwargs)
 
     def follow_all(
         self,

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from protego import Protego
 
-from .errors import DownloadError
+from .errors import BlockedAddress, DownloadError
 from .hookspecs import hookimpl
 from .urls import host_key
 
@@ -100,6 +100,8 @@ class RobotsGate:
         for attempt in range(self._attempts):
             try:
                 resp = await self._fetch(url)
+            except BlockedAddress:
+                return _ALLOW_ALL  # the page fetch itself is refused by the address guard
             except DownloadError as exc:
                 logger.info("robots.txt %s: %s (attempt %d)", url, exc, attempt + 1)
             else:
