@@ -4,9 +4,9 @@
 >>> result = await crawler.crawl()
 >>> result.reason, result.stats["pages"]
 
-``create`` validates everything that can be validated before the network is touched (settings,
-plugins, output URIs, spider arguments) and raises :class:`~acrawl.errors.ConfigError`;
-``crawl`` runs the engine and always closes sinks, gates and the downloader.
+``create`` validates settings, plugins and spider arguments and raises
+:class:`~acrawl.errors.ConfigError`; ``crawl`` opens the outputs (ConfigError if one cannot
+be opened), runs the engine and always closes sinks, gates and the downloader.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from .filters import HostMatcher
 from .frontier import DupeFilter, MemoryDupeFilter, MemoryQueue, RequestQueue
 from .http import Request, Response
 from .plugins import Hooks, make_plugin_manager
+from .plugins import check as check_plugins
 from .scheduler import Scheduler
 from .settings import Settings
 from .sinks import Sink
@@ -49,6 +50,8 @@ class CrawlResult:
 
 class Crawler:
     """A configured crawl of one spider: settings, plugins, frontier, downloader, sinks."""
+
+    frontier: Any = None  # the shared frontier (RedisFrontier) with --frontier
 
     def __init__(
         self,
@@ -94,6 +97,7 @@ class Crawler:
         entry_points: bool | None = None,
         downloader: AiohttpDownloader | None = None,
         state_dir: str | None = None,
+        frontier_url: str | None = None,
     ) -> Crawler:
         pm = make_plugin_manager(plugins, entry_points=entry_points)
         hooks = Hooks(pm)
@@ -105,12 +109,25 @@ class Crawler:
             raise ConfigError(f"spider {spider_cls.name!r} rejected its arguments: {exc}") from None
         if any(name.startswith("acrawl_") for name in dir(type(spider))):
             pm.register(spider, name=f"spider:{spider.name}")
+            check_plugins(pm)
             hooks.refresh()
         built = Settings.build(
             getattr(spider, "settings", None) or {}, overrides=settings,
             extra=hooks.add_settings(),
         )
         outputs = list(outputs)
+        if frontier_url is not None:
+            if state_dir is not None:
+                raise ConfigError("--state and --frontier cannot be combined (the shared "
+                                  "frontier keeps the crawl's state in Redis)")
+            from .redisfrontier import RedisFrontier
+
+            frontier = RedisFrontier.from_url(frontier_url, spider=spider, settings=built)
+            crawler = cls(spider=spider, settings=built, hooks=hooks, outputs=outputs,
+                          queue=frontier.queue, dupefilter=frontier.dupefilter,
+                          downloader=downloader)
+            crawler.frontier = frontier
+            return crawler
         if state_dir is not None:
             state = SqliteState.open_dir(state_dir, spider)
             return cls(spider=spider, settings=built, hooks=hooks, outputs=outputs,
@@ -177,11 +194,14 @@ class Crawler:
                 host_delay=(lambda host: max((d(host) or 0.0 for d in delays), default=0.0))
                 if delays else None,
             )
+            if self.frontier is not None:
+                self.frontier.bind_scheduler(scheduler)
             self.engine = Engine(
                 spider=self.spider, settings=self.settings, hooks=self.hooks,
                 scheduler=scheduler, downloader=self.downloader, sinks=sinks, gates=gates,
                 stats=self.stats, fetch=self.fetch, trust=self.trust,
-                commit=self._commit if self.state is not None else None,
+                commit=self._commit if self.state is not None else (
+                    self._commit_shared if self.frontier is not None else None),
             )
             reason = await self.engine.run()
         finally:
@@ -208,6 +228,10 @@ class Crawler:
             for uri, sink in zip(self.outputs, sinks, strict=False) if hasattr(sink, "checkpoint")
         }
         self.state.commit(requests, checkpoints, self.stats)
+
+    async def _commit_shared(self, requests: list[Request], sinks: list[Sink]) -> None:
+        """Shared frontier: requests done + this worker's new stats counts, in one script."""
+        await self.frontier.commit(requests, self.stats)
 
     def stop(self, *, force: bool = False) -> None:
         if self.engine is not None:

@@ -562,10 +562,15 @@ class Engine:
         except Exception as exc:
             self._callback_error(name, request, exc)
         if response is not None and self.follow_links:
-            for link in response.links():
-                if not link.nofollow:
-                    requests.append(Request(link.url, request.callback, depth=depth,
-                                            referer=response.url))
+            try:
+                for link in response.links():
+                    if not link.nofollow:
+                        requests.append(Request(link.url, request.callback, depth=depth,
+                                                referer=response.url))
+            except Exception as exc:  # a link extractor plugin failed: keep the page's items
+                logger.error("link extraction failed on %s", request.url, exc_info=exc)
+                self.stats.inc("errors/plugin")
+                self.hooks.error(exc, request, self.spider)
         if requests:
             await self._schedule(requests)
         if items and response is not None:

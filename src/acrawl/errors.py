@@ -11,12 +11,13 @@
     │   ├── DownloadTimeout    connect, first byte or whole-response timeout
     │   ├── BlockedAddress     the host resolved to an address the crawl may not reach
     │   ├── TooManyRedirects   ``max_redirects`` exceeded or a redirect loop
-    │   └── HttpError          retries exhausted on a retryable status (429, 503, ...)
+    │   └── HttpError          a non-2xx status the spider does not handle (after retries)
     └── CallbackError          a spider callback raised or yielded something invalid;
                                wraps the original exception with its request
 
 Expected outcomes are return values, not exceptions: a duplicate request makes
-``DupeFilter.add`` return ``False``; a filtered URL makes ``Hooks.url_allowed`` return a reason.
+``DupeFilter.add`` return ``False``; a filtered URL makes ``Hooks.url_rejected_by`` return the
+name of the plugin that rejected it.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class TooManyRedirects(DownloadError):
 
 
 class HttpError(DownloadError):
-    """Retries were exhausted on a retryable HTTP status."""
+    """A response with a status the spider does not handle (retries, if any, exhausted)."""
 
     def __init__(self, message: str, request: Request | None = None, status: int = 0) -> None:
         super().__init__(message, request)

@@ -16,7 +16,10 @@ from .urls import _split, host_key, hostname
 if TYPE_CHECKING:
     from .spider import Spider
 
-__all__ = ["HostMatcher", "acrawl_filter_url"]
+__all__ = ["PLUGIN_NAME", "HostMatcher", "acrawl_filter_url"]
+
+#: drops are counted as ``filtered/allowed_hosts``
+PLUGIN_NAME = "allowed_hosts"
 
 
 class HostMatcher:

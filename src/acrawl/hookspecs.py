@@ -40,7 +40,7 @@ def acrawl_add_settings() -> Iterable[Setting] | None:
     """Declare settings this plugin reads, so ``-s name=value`` is validated and typed.
 
     Called once, before the settings are read. Results are concatenated; a name declared twice
-    is a :class:`~acrawl.errors.PluginError`.
+    with different definitions is a :class:`~acrawl.errors.ConfigError`.
     """
 
 
@@ -89,8 +89,8 @@ def acrawl_crawl_opened(spider: Spider, settings: Settings) -> None:
 
 @hookspec
 def acrawl_crawl_closed(spider: Spider, stats: Stats, reason: str) -> None:
-    """Called once when the crawl ends. ``reason`` is ``"finished"``, ``"max_pages"``,
-    ``"interrupted"`` or ``"error"``; ``stats`` holds the final counters."""
+    """Called once when the crawl ends. ``reason`` is ``"finished"``, ``"max_pages"`` or
+    ``"interrupted"``; ``stats`` holds the final counters."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -116,7 +116,8 @@ def acrawl_request_scheduled(request: Request, spider: Spider) -> None:
 @hookspec
 def acrawl_request_dropped(request: Request, reason: str, spider: Spider) -> None:
     """Called when ``request`` is not scheduled or not downloaded (filtered, duplicate,
-    robots, max_depth, max_pages, bad scheme); ``reason`` is the stats key suffix."""
+    robots, max_depth, max_pages, bad scheme); ``reason`` is its stats key, e.g.
+    ``"dropped/duplicate"`` or ``"filtered/allowed_hosts"``."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -126,7 +127,8 @@ def acrawl_request_dropped(request: Request, reason: str, spider: Spider) -> Non
 
 @hookspec
 def acrawl_response_received(response: Response, spider: Spider) -> None:
-    """Called for every final (non-redirect) response, before the spider callback."""
+    """Called for every response about to reach a spider callback (not for redirects,
+    retried responses, unhandled HTTP statuses or responses dropped by ``max_pages``)."""
 
 
 @hookspec

@@ -75,7 +75,16 @@ def make_plugin_manager(
         _load_entry_points(pm)
     for modname in modules:
         register_module(pm, modname)
+    check(pm)
     return pm
+
+
+def check(pm: pluggy.PluginManager) -> None:
+    """Refuse hook implementations with no spec (a misspelt ``acrawl_`` hook)."""
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(str(exc)) from None
 
 
 def _load_entry_points(pm: pluggy.PluginManager) -> None:
@@ -108,6 +117,10 @@ def register_module(pm: pluggy.PluginManager, modname: str) -> None:
 
 
 def _plugin_label(pm: pluggy.PluginManager, impl: Any) -> str:
+    """The name stats use for a plugin: its ``PLUGIN_NAME`` or its registration name."""
+    label = getattr(impl.plugin, "PLUGIN_NAME", None)
+    if isinstance(label, str) and label:
+        return label
     name = pm.get_name(impl.plugin) or impl.plugin_name
     return name.rsplit(".", 1)[-1] if name.startswith("acrawl.") else name
 
@@ -124,9 +137,12 @@ class Hooks:
     def refresh(self) -> None:
         """Re-read which hooks have implementations (call after registering more plugins)."""
         h = self._h
+        impls = h.acrawl_filter_url.get_hookimpls()
+        #: wrappers need pluggy's own call loop (then drops are reported as "url_filter")
+        self._filter_wrapped = any(i.hookwrapper or i.wrapper for i in impls)
         self._filters = [
             (_plugin_label(self.pm, impl), impl.function, tuple(impl.argnames))
-            for impl in reversed(h.acrawl_filter_url.get_hookimpls())
+            for impl in reversed(impls) if not (impl.hookwrapper or impl.wrapper)
         ]
         self._observe = {
             name: bool(getattr(h, name).get_hookimpls())
@@ -172,6 +188,9 @@ class Hooks:
     # -- requests -------------------------------------------------------------------------------
     def url_rejected_by(self, url: str, request: Request, spider: Spider) -> str | None:
         """The name of the first plugin whose ``acrawl_filter_url`` returned False, else None."""
+        if self._filter_wrapped:
+            results = self._h.acrawl_filter_url(url=url, request=request, spider=spider)
+            return "url_filter" if any(r is False for r in results) else None
         args = {"url": url, "request": request, "spider": spider}
         for label, func, argnames in self._filters:
             if func(*[args[a] for a in argnames]) is False:

@@ -30,7 +30,8 @@ class Spider:
     name: ClassVar[str] = ""
     start_urls: ClassVar[list[str]] = []
     #: hosts the built-in host filter lets through; ``".example.com"`` also allows subdomains.
-    #: Empty means: the hosts of ``start_urls``.
+    #: Empty means every host (as Scrapy's ``allowed_domains``); either way only hosts named
+    #: here or in ``start_urls`` may resolve to private or loopback addresses.
     allowed_hosts: ClassVar[list[str]] = []
     #: per-spider setting overrides (below ``-s`` on the command line)
     settings: ClassVar[dict[str, Any]] = {}

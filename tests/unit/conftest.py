@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import asyncio
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -14,15 +14,12 @@ from aiohttp import web
 from acrawl.crawler import Crawler, CrawlResult
 from acrawl.spider import Spider
 
-# An installed plugin (e.g. acrawl-sitemap) must not change what these tests observe.
-os.environ.setdefault("ACRAWL_DISABLE_PLUGIN_AUTOLOAD", "1")
-
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @asynccontextmanager
 async def local_app(routes: Mapping[str, Handler]) -> AsyncIterator[str]:
-    """Serve ``{path: handler}`` (GET) on 127.0.0.1, any free port; yields the base URL.
+    """Serve ``{path: handler}`` (any method) on 127.0.0.1, any free port; yields the base URL.
 
     Unknown paths (including ``/robots.txt`` unless given) answer 404, as aiohttp does.
     """
@@ -56,9 +53,13 @@ async def run_crawl(
     *,
     settings: Mapping[str, Any] | None = None,
     outputs: list[str] | tuple[str, ...] = (),
+    time_limit: float = 30.0,
     **spider_args: Any,
 ) -> tuple[CrawlResult, Spider]:
-    """Run ``spider_cls`` to completion (no entry-point plugins); returns (result, spider)."""
+    """Run ``spider_cls`` to completion (no entry-point plugins); returns (result, spider).
+
+    A crawl that has not ended after ``time_limit`` seconds fails the test (a hang inside the
+    event loop would otherwise swallow pytest-timeout's alarm)."""
     crawler = Crawler.create(
         spider_cls,
         spider_args=spider_args,
@@ -66,8 +67,18 @@ async def run_crawl(
         outputs=list(outputs),
         entry_points=False,
     )
-    result = await crawler.crawl()
+    try:
+        async with asyncio.timeout(time_limit):
+            result = await crawler.crawl()
+    except TimeoutError:
+        pytest.fail(f"the crawl did not end within {time_limit:g}s", pytrace=False)
     return result, crawler.spider
+
+
+@pytest.fixture(autouse=True)
+def _no_plugin_autoload(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An installed plugin (e.g. acrawl-sitemap) must not change what these tests observe."""
+    monkeypatch.setenv("ACRAWL_DISABLE_PLUGIN_AUTOLOAD", "1")
 
 
 @pytest.fixture

@@ -199,7 +199,10 @@ async def test_callback_shapes_and_item_types(
         result, spider = await crawl(KindsSpider, base=base, outputs=[str(out)])
     assert dict(rec.hits) == dict.fromkeys(paths, 1)
     items = read_jsonl(out)
-    key = lambda i: json.dumps(i, sort_keys=True)  # noqa: E731
+
+    def key(item: dict[str, Any]) -> str:
+        return json.dumps(item, sort_keys=True)
+
     assert sorted(items, key=key) == sorted([
         {"kind": "list"},
         {"kind": "generator", "n": 2},
@@ -530,7 +533,7 @@ async def test_allowed_hosts_filter(crawl: Any, serve_app: Any, page: Any, rec: 
         result, _ = await crawl(Spider2, start_urls=[base + "/"],
                                 port=int(base.rsplit(":", 1)[1]))
     assert dict(rec.hits) == {"/": 1, "/onhost": 1}
-    assert result.stats["filtered/filters"] == 2
+    assert result.stats["filtered/allowed_hosts"] == 2
 
 
 async def test_max_depth(crawl: Any, serve_app: Any, page: Any, rec: Recorder) -> None:
@@ -602,7 +605,7 @@ async def test_generic_crawl_of_link_site(crawl: Any) -> None:
     assert set(hits) == site.page_urls(base)
     assert set(hits.values()) == {1}
     assert result.stats["pages"] == result.stats["items"] == 300
-    assert result.stats["filtered/filters"] > 0  # the off-host links
+    assert result.stats["filtered/allowed_hosts"] > 0  # the off-host links
     assert result.errors == 0
 
 
@@ -768,7 +771,7 @@ async def test_redirect_target_passes_filters_and_dedup(
         result, spider = await crawl(Spider2, base=base)
     assert dict(rec.hits) == {"/": 1, "/to-home": 1, "/to-offhost": 1, "/to-mailto": 1}
     assert [r.url for r in spider.seen] == [base + "/"]
-    assert result.stats["filtered/filters"] == 1
+    assert result.stats["filtered/allowed_hosts"] == 1
     assert result.stats["dropped/scheme"] == 1
     assert result.stats["dropped/duplicate"] == 1
 
