@@ -107,6 +107,11 @@ class Crawler:
             raise
         except TypeError as exc:
             raise ConfigError(f"spider {spider_cls.name!r} rejected its arguments: {exc}") from None
+        except Exception as exc:
+            given = " ".join(f"-a {k}={v!r}" for k, v in (spider_args or {}).items())
+            raise ConfigError(f"spider {spider_cls.name!r} failed to start"
+                              f"{' with ' + given if given else ''}: "
+                              f"{type(exc).__name__}: {exc}") from None
         if any(name.startswith("acrawl_") for name in dir(type(spider))):
             pm.register(spider, name=f"spider:{spider.name}")
             check_plugins(pm)

@@ -30,17 +30,28 @@ class Progress:
         from rich.console import Console
         from rich.live import Live
 
-        self._live = Live(self._render(0), console=Console(stderr=True), transient=False,
-                          refresh_per_second=4, redirect_stderr=False)
-        self._live.start()
+        console = Console(stderr=True)
+        self._console = console
+        if console.is_terminal:
+            self._live = Live(self._render(0), console=console, transient=False,
+                              refresh_per_second=4, redirect_stderr=False)
+            self._live.start()
+        else:  # a log file or pipe: one plain line every few seconds instead of redraws
+            self.interval = max(self.interval, 5.0)
         self._task = asyncio.create_task(self._run())
+
+    async def _pending(self) -> int:
+        engine = self.crawler.engine
+        return await engine.scheduler.pending() if engine else 0
 
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.interval)
-            engine = self.crawler.engine
-            pending = await engine.scheduler.pending() if engine else 0
-            self._live.update(self._render(pending))
+            text = self._render(await self._pending())
+            if self._live is not None:
+                self._live.update(text)
+            else:
+                self._console.print(text, soft_wrap=True)
 
     def _render(self, pending: int) -> Any:
         from rich.text import Text
@@ -66,11 +77,12 @@ class Progress:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        text = self._render(await self._pending())
         if self._live is not None:
-            engine = self.crawler.engine
-            pending = await engine.scheduler.pending() if engine else 0
-            self._live.update(self._render(pending))
+            self._live.update(text)
             self._live.stop()
+        else:
+            self._console.print(text, soft_wrap=True)
 
 
 def summary_lines(stats: Stats) -> list[str]:
