@@ -13,6 +13,7 @@ interrupted stop, so no written item is lost.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import datetime as dt
@@ -390,21 +391,28 @@ class StdoutSink:
 
     def __init__(self, *, stream: IO[str] | None = None) -> None:
         self._stream = stream  # None: whatever sys.stdout is at write time
+        self._closed_pipe = False
 
     async def open(self) -> None:
         pass
 
     async def write(self, items: list[dict[str, Any]]) -> None:
-        if not items:
+        if not items or self._closed_pipe:
             return
         stream = self._stream or sys.stdout
         text = "".join(dumps_item(item).decode("utf-8") + "\n" for item in items)
         try:
-            stream.write(text)
-        except UnicodeEncodeError:  # a terminal that cannot show the text: escape it in JSON
-            stream.write("".join(json.dumps(json.loads(line)) + "\n"
-                                 for line in text.splitlines()))
-        stream.flush()
+            try:
+                stream.write(text)
+            except UnicodeEncodeError:  # a terminal that cannot show the text: escape it
+                stream.write("".join(json.dumps(json.loads(line)) + "\n"
+                                     for line in text.splitlines()))
+            stream.flush()
+        except BrokenPipeError:  # `acrawl-run ... -o - | head`: the reader is gone
+            self._closed_pipe = True
+            log.warning("standard output was closed; items for '-' are no longer written")
+            with contextlib.suppress(OSError):  # keep Python's exit-time flush quiet
+                os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
 
     async def close(self) -> None:
         stream = self._stream or sys.stdout

@@ -1,0 +1,139 @@
+"""Settings from the command line (``-s``, the shorthands) and spider arguments (``-a``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from e2e_support import Runner, assert_ok, assert_usage_error, read_jsonl, write_module
+
+from acrawl.site import LinkSite
+
+# a URL on the loopback discard port: if validation let a bad value through, the crawl would
+# only get a quick "connection refused" here
+NOWHERE = "url=http://127.0.0.1:9/"
+
+
+@pytest.mark.parametrize(("args", "needles"), [
+    (["-s", "no_such_setting=1"], ["no_such_setting"]),
+    (["-s", "concurency=4"], ["concurency"]),
+    (["-s", "concurrency=abc"], ["concurrency", "abc"]),
+    (["-s", "concurrency=0"], ["concurrency"]),
+    (["-s", "obey_robots=maybe"], ["obey_robots"]),
+    (["-s", "default_headers=[1, 2]"], ["default_headers"]),
+    (["-s", "concurrency"], ["concurrency"]),
+    (["--max-pages", "x"], ["max-pages"]),
+    (["--concurrency", "1.5"], ["concurrency"]),
+    (["--max-pages", "0"], ["max_pages"]),
+    (["--log-level", "LOUD"], ["log_level"]),
+    (["--no-such-option"], ["--no-such-option"]),
+])
+def test_bad_settings_exit_2_naming_them(acrawl: Runner, args: list[str],
+                                         needles: list[str]) -> None:
+    result = acrawl.run("links", "-a", NOWHERE, *args)
+    assert_usage_error(result, *needles)
+
+
+def test_bad_setting_rejected_before_any_request(acrawl: Runner, serve) -> None:
+    srv = serve(LinkSite(pages=10))
+    result = acrawl.run("links", "-a", f"url={srv.base_url}/", "-s", "retry_times=lots")
+    assert_usage_error(result, "retry_times")
+    assert sum(srv.hits.values()) == 0
+
+
+def test_bad_spider_argument_syntax(acrawl: Runner) -> None:
+    assert_usage_error(acrawl.run("links", "-a", "url"), "url")
+
+
+ARGSPIDER = '''
+    import acrawl
+
+    class ArgSpider(acrawl.Spider):
+        name = "args"
+        allowed_hosts = ["127.0.0.1"]
+        settings = {"max_pages": 2, "concurrency": 1}
+
+        def start_requests(self):
+            yield acrawl.Request(self.url)
+
+        def parse(self, response):
+            yield {"url": response.url, "color": getattr(self, "color", None),
+                   "size": getattr(self, "size", None)}
+            for href in response.css("a::attr(href)").getall():
+                yield response.follow(href)
+'''
+
+
+def test_spider_arguments_become_attributes(acrawl: Runner, tmp_path: Path, serve) -> None:
+    base = serve(LinkSite(pages=50)).base_url
+    write_module(tmp_path, "argspider.py", ARGSPIDER)
+    result = acrawl.run("argspider.py", "-a", f"url={base}/", "-a", "color=dark blue",
+                        "-a", "size=3", "-o", "out.jsonl")
+    assert_ok(result)
+    items = read_jsonl(tmp_path / "out.jsonl")
+    assert len(items) == 2  # the spider's own settings apply
+    assert {(it["color"], it["size"]) for it in items} == {("dark blue", "3")}
+    assert items[0]["url"] == base + "/" or items[1]["url"] == base + "/"
+
+
+def test_command_line_settings_override_the_spiders(acrawl: Runner, tmp_path: Path,
+                                                    serve) -> None:
+    base = serve(LinkSite(pages=50)).base_url
+    write_module(tmp_path, "argspider.py", ARGSPIDER)
+    result = acrawl.run("argspider.py", "-a", f"url={base}/", "-s", "max_pages=5",
+                        "-o", "s.jsonl", "--stats", "s.json")
+    assert_ok(result)
+    assert len(read_jsonl(tmp_path / "s.jsonl")) == 5
+    result = acrawl.run("argspider.py", "-a", f"url={base}/", "--max-pages", "7",
+                        "-o", "m.jsonl")
+    assert_ok(result)
+    assert len(read_jsonl(tmp_path / "m.jsonl")) == 7
+    assert json.loads((tmp_path / "s.json").read_text())["pages"] == 5
+
+
+def test_spider_rejecting_an_argument_is_a_usage_error(acrawl: Runner, tmp_path: Path) -> None:
+    """A spider whose ``__init__`` cannot use an ``-a`` value (``int("abc")``) is a usage error:
+    exit 2 and one line, not a traceback and exit 1."""
+    write_module(tmp_path, "intspider.py", '''
+        import acrawl
+
+        class IntSpider(acrawl.Spider):
+            name = "ints"
+            start_urls = ["http://127.0.0.1:9/"]
+
+            def __init__(self, pages="1", **kwargs):
+                super().__init__(**kwargs)
+                self.pages = int(pages)
+
+            def parse(self, response):
+                return None
+    ''')
+    assert_usage_error(acrawl.run("intspider.py", "-a", "pages=abc"), "pages")
+
+
+def test_unexpected_spider_argument_for_a_strict_init(acrawl: Runner, tmp_path: Path) -> None:
+    write_module(tmp_path, "strict.py", '''
+        import acrawl
+
+        class Strict(acrawl.Spider):
+            name = "strict"
+            start_urls = ["http://127.0.0.1:9/"]
+
+            def __init__(self, url):
+                super().__init__()
+                self.url = url
+    ''')
+    assert_usage_error(acrawl.run("strict.py", "-a", "url=x", "-a", "bogus=1"), "bogus")
+
+
+def test_spider_class_settings_are_validated(acrawl: Runner, tmp_path: Path) -> None:
+    write_module(tmp_path, "badsettings.py", '''
+        import acrawl
+
+        class Bad(acrawl.Spider):
+            name = "bad"
+            start_urls = ["http://127.0.0.1:9/"]
+            settings = {"concurrency": "many"}
+    ''')
+    assert_usage_error(acrawl.run("badsettings.py"), "concurrency")
