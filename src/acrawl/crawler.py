@@ -229,7 +229,7 @@ class Crawler:
         """Durable crawls: requests done + sink positions + stats, in one transaction."""
         assert self.state is not None
         checkpoints = {
-            uri: sink.checkpoint()  # type: ignore[attr-defined]
+            uri: sink.checkpoint()
             for uri, sink in zip(self.outputs, sinks, strict=False) if hasattr(sink, "checkpoint")
         }
         self.state.commit(requests, checkpoints, self.stats)

@@ -203,7 +203,7 @@ class AiohttpDownloader(Downloader):
                 limit_per_host=0,
                 ttl_dns_cache=300,
                 resolver=GuardedResolver(self.trusted, self._resolver),
-                ssl=None if self.verify_tls else False,
+                ssl=bool(self.verify_tls),
             )
             jar: aiohttp.abc.AbstractCookieJar = (
                 aiohttp.CookieJar(unsafe=True, quote_cookie=False)

@@ -377,6 +377,7 @@ class Engine:
                     self._drop(request, f"filtered/{reason}")
                     await self.writer.add([], request)
                     return
+            await self.scheduler.pace(request)
             self.stats.inc("requests/downloaded")
             started = time.monotonic()
             try:
@@ -491,7 +492,7 @@ class Engine:
         if meta.get("handle_httpstatus_all") or getattr(spider, "handle_httpstatus_all", False):
             return True
         allowed = meta.get("handle_httpstatus_list") or getattr(
-            spider, "handle_httpstatus_list", ())
+            spider, "handle_httpstatus_list", None) or ()
         return status in allowed
 
     async def _redirect(self, request: Request, response: Response) -> None:
@@ -525,7 +526,7 @@ class Engine:
         if callback is None:
             return self.spider.parse
         if callable(callback):
-            return callback  # type: ignore[no-any-return]
+            return callback
         func = getattr(self.spider, str(callback), None)
         if not callable(func):
             raise CallbackError(f"spider has no callback named {callback!r}", Request("about:"))

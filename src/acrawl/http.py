@@ -30,6 +30,10 @@ def _to_headers(value: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> 
     return {str(k): str(v) for k, v in items}
 
 
+def _upper(value: str) -> str:
+    return str(value).upper()
+
+
 def _to_body(value: bytes | str | None) -> bytes | None:
     if value is None or isinstance(value, bytes):
         return value
@@ -50,7 +54,7 @@ class Request:
     url: str
     callback: Callback = None
     errback: Callback = None
-    method: str = attrs.field(default="GET", converter=str.upper)
+    method: str = attrs.field(default="GET", converter=_upper)
     headers: dict[str, str] = attrs.field(factory=dict, converter=_to_headers)
     body: bytes | None = attrs.field(default=None, converter=_to_body)
     meta: dict[str, Any] = attrs.field(factory=dict, converter=lambda v: v if v is not None else {})
@@ -189,7 +193,7 @@ class Response:
                 if href:
                     base = urljoin(self.url, href.strip())
             self._base_url = base
-        return self._base_url  # type: ignore[no-any-return]
+        return self._base_url
 
     def urljoin(self, url: str) -> str:
         """``url`` made absolute against the page (its ``<base href>`` if any)."""

@@ -166,7 +166,7 @@ class Hooks:
             raise ConfigError(
                 f"no sink for output {uri!r} (built-in: .jsonl .json .csv sqlite:/// and -)"
             )
-        return sink  # type: ignore[no-any-return]
+        return sink
 
     def open_gates(self, settings: Settings, spider: Spider, fetch: Any) -> list[Gate]:
         return [g for g in self._h.acrawl_open_gate(settings=settings, spider=spider, fetch=fetch)

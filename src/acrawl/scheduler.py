@@ -15,6 +15,7 @@ since the host's previous request started. Retries wait in a timer heap, outside
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import itertools
 import time
@@ -50,6 +51,7 @@ class Scheduler:
         self._clock = clock
         self._active: dict[str, int] = {}
         self._next_start: dict[str, float] = {}
+        self._last_start: dict[str, float] = {}
         self._later: list[tuple[float, int, Request, Request]] = []
         self._seq = itertools.count()
         self._wake_at: float | None = None
@@ -137,6 +139,21 @@ class Scheduler:
             return True
 
         return await self.queue.pop(limit, claim)
+
+    async def pace(self, request: Request) -> None:
+        """Wait, holding the slot, until ``request`` may start: its host's delay after the
+        previous start. Needed because a delay can grow after the request was taken (robots
+        ``Crawl-delay`` becomes known with the first request, AutoThrottle adapts)."""
+        host = request.host
+        delay = self.host_delay(host)
+        now = self._clock()
+        last = self._last_start.get(host)
+        start = now if last is None or not delay else max(now, last + delay)
+        self._last_start[host] = start
+        if delay:
+            self._next_start[host] = max(self._next_start.get(host, 0.0), start + delay)
+        if start > now:
+            await asyncio.sleep(start - now)
 
     def release(self, request: Request) -> None:
         """Free the host slot ``request`` held (call once per taken request). A shared queue

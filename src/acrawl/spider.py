@@ -17,7 +17,6 @@ crawler registers the spider instance as a plugin.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any, ClassVar
 
 from .http import Request, Response
@@ -48,7 +47,7 @@ class Spider:
     def logger(self) -> logging.LoggerAdapter[logging.Logger]:
         return logging.LoggerAdapter(logging.getLogger(f"acrawl.spider.{self.name}"), {})
 
-    def start_requests(self) -> Iterable[Request] | AsyncIterator[Request] | Iterator[Request]:
+    def start_requests(self) -> Any:  # an iterable or async iterable of Request
         """The first requests; by default one per ``start_urls`` entry, callback ``parse``."""
         for url in self.start_urls:
             yield Request(url)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import json
 import logging
 import time
@@ -491,12 +492,13 @@ async def test_non_http_links_dropped_and_counted(
             yield Request("ftp://127.0.0.1/file")
             yield Request("data:text/plain,hi")
             yield Request("http:///no-host")
+            yield response.follow("http://[broken")
             yield response.follow("/fine") if response.url.endswith("/") else None
 
     async with serve_app(pages(rec, page, {"/": "x", "/fine": "y"})) as base:
         result, _ = await crawl(Spider2, start_urls=[base + "/"])
     assert result.stats["dropped/scheme"] == 10
-    assert result.stats["dropped/invalid_url"] == 2
+    assert result.stats["dropped/invalid_url"] == 4
     assert result.errors == 0
     assert dict(rec.hits) == {"/": 1, "/fine": 1}
 
@@ -686,6 +688,27 @@ async def test_robots_txt_disallow(
     else:
         assert dict(rec.hits) == {"/": 1, "/public": 1, "/private": 1, "/private/a": 1}
         assert robots_hits == []
+
+
+async def test_robots_crawl_delay_spaces_requests(
+    crawl: Any, serve_app: Any, page: Any, rec: Recorder
+) -> None:
+    async def robots(request: web.Request) -> web.Response:
+        return web.Response(text="User-agent: *\nCrawl-delay: 0.5\n")
+
+    site = dict.fromkeys(["/1", "/2", "/3"], "x")
+
+    class Spider2(RecordingSpider):
+        def start_requests(self) -> Any:
+            for p in site:
+                yield Request(self.base + p)
+
+    async with serve_app({"/robots.txt": robots, **pages(rec, page, site)}) as base:
+        await crawl(Spider2, base=base, settings={"concurrency": 4})
+    starts = sorted(t for times in rec.times.values() for t in times)
+    assert len(starts) == 3
+    # CONTRACT: "robots.txt obeyed (with Crawl-delay)" — from the first request to the host
+    assert all(b - a >= 0.45 for a, b in itertools.pairwise(starts)), starts
 
 
 # -- redirects -----------------------------------------------------------------------------------
@@ -927,6 +950,26 @@ async def test_retry_after_does_not_block_other_requests(
         await crawl(Spider2, base=base, settings={"concurrency": 1})
     assert rec.order == ["/slow", "/other", "/slow"]
     assert rec.times["/other"][0] - rec.times["/slow"][0] < 0.9
+
+
+async def test_max_pages_does_not_wait_for_pending_retries(
+    crawl: Any, serve_app: Any, page: Any, rec: Recorder
+) -> None:
+    routes = {"/busy": flaky(rec, 99, 503, {"Retry-After": "5"}), **pages(rec, page, {"/": "x"})}
+
+    class Spider2(RecordingSpider):
+        def start_requests(self) -> Any:
+            yield Request(self.base + "/busy", priority=1)
+            yield Request(self.base + "/")
+
+    async with serve_app(routes) as base:
+        started = time.monotonic()
+        result, spider = await crawl(Spider2, base=base, settings={"max_pages": 1})
+        elapsed = time.monotonic() - started
+    assert [r.url for r in spider.seen] == [base + "/"]
+    assert result.reason == "max_pages"
+    assert rec.hits["/busy"] == 1
+    assert elapsed < 3
 
 
 # -- sinks ---------------------------------------------------------------------------------------

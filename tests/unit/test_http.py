@@ -62,6 +62,22 @@ def test_request_defaults_are_not_shared() -> None:
     assert b.meta == {} and b.headers == {}
 
 
+def test_request_copies_meta_and_cb_kwargs() -> None:
+    # As Scrapy's Request does (``dict(meta)``): the common `follow(url, meta=response.meta)`
+    # must not make sibling requests share, and mutate, one dict. Headers are copied already.
+    meta, kwargs, headers = {"page": 1}, {"k": 1}, {"H": "v"}
+    r = Request("http://e.com/", meta=meta, cb_kwargs=kwargs, headers=headers)
+    meta["page"] = 2
+    kwargs["k"] = 2
+    headers["H"] = "changed"
+    assert r.meta == {"page": 1}
+    assert r.cb_kwargs == {"k": 1}
+    assert r.headers == {"H": "v"}
+    r2 = r.replace(url="http://e.com/2")
+    r2.meta["page"] = 3
+    assert r.meta == {"page": 1}
+
+
 def test_request_is_frozen_and_replace_makes_a_copy() -> None:
     r = Request("http://e.com/", priority=1, meta={"k": 1})
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
@@ -264,6 +280,12 @@ def test_follow_non_http_gives_a_request_not_an_exception(url: str) -> None:
     req = make_response(PAGE).follow(url)
     assert isinstance(req, Request)
     assert req.url == url
+
+
+def test_follow_unparsable_url_gives_a_request_not_an_exception() -> None:
+    req = make_response(PAGE).follow("http://[broken")
+    assert isinstance(req, Request)
+    assert req.depth == 1
 
 
 def test_follow_all_urls() -> None:
