@@ -76,7 +76,7 @@ class Crawler:
         if state is not None:
             state.load_stats(self.stats)
         self._trusted = HostMatcher(
-            [*(getattr(spider, "allowed_hosts", None) or ()),
+            [*(_without_port(h) for h in getattr(spider, "allowed_hosts", None) or ()),
              *(hostname(u) for u in getattr(spider, "start_urls", None) or ())]
         )
         self._trusted_extra: set[str] = set()
@@ -241,6 +241,16 @@ class Crawler:
     def stop(self, *, force: bool = False) -> None:
         if self.engine is not None:
             self.engine.stop("interrupted", force=force)
+
+
+def _without_port(entry: str) -> str:
+    """``"127.0.0.1:8000"`` -> ``"127.0.0.1"``: trust is by host, whatever the port."""
+    entry = entry.strip()
+    if "://" in entry:
+        return hostname(entry)
+    if entry.startswith("["):
+        return entry.split("]", 1)[0] + "]"
+    return entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry
 
 
 async def _quietly(aw: Any) -> None:

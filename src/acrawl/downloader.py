@@ -169,13 +169,16 @@ class AiohttpDownloader(Downloader):
         self.timeout = timeout
         self.max_response_size = max_response_size
         self.user_agent = user_agent
-        self.default_headers = dict(default_headers or {})
+        # Proxy-Authorization only ever comes from ``proxy``, never from headers
+        self.default_headers = {k: v for k, v in (default_headers or {}).items()
+                                if k.lower() != "proxy-authorization"}
         self.cookies = cookies
         self.proxy = proxy
         self.trusted = trusted
         self._resolver = resolver
         self.verify_tls = verify_tls
         self._session: aiohttp.ClientSession | None = None
+        self._proxy_checked: dict[str, str] = {}
 
     @classmethod
     def from_settings(
@@ -183,6 +186,10 @@ class AiohttpDownloader(Downloader):
         resolver: AbstractResolver | None = None,
     ) -> AiohttpDownloader:
         allow_all = bool(settings["allow_private_addresses"])
+        proxy_host = hostname(settings["proxy"]) if settings["proxy"] else ""
+        if trusted is not None and proxy_host:  # the user named the proxy: it may be local
+            user_trusted = trusted
+            trusted = lambda host: host == proxy_host or user_trusted(host)  # noqa: E731
         return cls(
             concurrency=settings["concurrency"],
             timeout=settings["timeout"],
@@ -244,6 +251,8 @@ class AiohttpDownloader(Downloader):
             # 2130706433): refuse every such host that is not a canonical public address
             raise BlockedAddress(f"{host} is not a public address", request)
         session = self._ensure_session()
+        if self.proxy and not _looks_numeric(host) and not self.trusted(host):
+            await self._check_through_proxy(host, request)
         headers = {k: v for k, v in request.headers.items()
                    if k.lower() != "proxy-authorization"}
         if request.referer and "referer" not in {k.lower() for k in headers}:
@@ -284,6 +293,24 @@ class AiohttpDownloader(Downloader):
             if _brotli is not None and isinstance(exc, _brotli.error):
                 raise ConnectError(f"bad brotli body: {request.url}", request) from None
             raise
+
+    async def _check_through_proxy(self, host: str, request: Request) -> None:
+        """With a proxy the proxy resolves names, so the guard checks them here first."""
+        verdict = self._proxy_checked.get(host)
+        if verdict is None:
+            guard = GuardedResolver(self.trusted, self._resolver)
+            try:
+                await guard.resolve(host, 0, socket.AF_UNSPEC)
+                verdict = ""
+            except _Blocked as exc:
+                verdict = str(exc)
+            except OSError:
+                verdict = ""  # only the proxy can resolve it: nothing to check here
+            if len(self._proxy_checked) > 10_000:
+                self._proxy_checked.clear()
+            self._proxy_checked[host] = verdict
+        if verdict:
+            raise BlockedAddress(verdict, request)
 
     async def _read_body(self, resp: aiohttp.ClientResponse) -> tuple[bytes, bool]:
         limit = self.max_response_size
