@@ -81,6 +81,7 @@ def _netloc_parts(scheme: str, netloc: str) -> tuple[str, str]:
     return host, (key if port in (None, default) else f"{key}:{port}")
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
 def _split(url: str) -> tuple[str, str]:
     scheme, sep, rest = url.partition("://")
     if not sep:
