@@ -43,7 +43,8 @@ class RequestQueue(Protocol):
         ...
 
     async def pop(self, limit: int, claim: Callable[[str], bool]) -> list[Request]:
-        """Take up to ``limit`` requests, highest priority first (FIFO within a priority).
+        """Take up to ``limit`` requests, highest priority first (FIFO per host within a
+        priority; backends may take turns across hosts).
 
         ``claim(host)`` is asked before a request of ``host`` is taken: ``True`` reserves a
         politeness slot for it and the request is returned; ``False`` means the host is busy

@@ -57,10 +57,8 @@ class Request:
     method: str = attrs.field(default="GET", converter=_upper)
     headers: dict[str, str] = attrs.field(factory=dict, converter=_to_headers)
     body: bytes | None = attrs.field(default=None, converter=_to_body)
-    meta: dict[str, Any] = attrs.field(factory=dict, converter=lambda v: v if v is not None else {})
-    cb_kwargs: dict[str, Any] = attrs.field(
-        factory=dict, converter=lambda v: v if v is not None else {}
-    )
+    meta: dict[str, Any] = attrs.field(factory=dict, converter=lambda v: dict(v) if v else {})
+    cb_kwargs: dict[str, Any] = attrs.field(factory=dict, converter=lambda v: dict(v) if v else {})
     priority: int = 0
     dont_filter: bool = False
     depth: int = attrs.field(default=0, kw_only=True)

@@ -41,7 +41,7 @@ def canonicalize(url: str) -> str:
     if sep:
         netloc, slash, path = rest.partition("/")
         default = _DEFAULT_PORTS.get(scheme)
-        if default and netloc.endswith(default) and "@" not in netloc:
+        if default and netloc.endswith(default):
             return f"{scheme}://{netloc[: -len(default)]}{slash}{path}"
     return canonical
 

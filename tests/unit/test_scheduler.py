@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from acrawl.frontier import DupeFilter, MemoryDupeFilter, MemoryQueue, RequestQueue
@@ -359,3 +361,23 @@ async def test_pending_counts_queue_and_timers(clock: FakeClock) -> None:
     assert await s.pending() == 3
     await s.take(1)
     assert await s.pending() == 2
+
+
+async def test_pace_applies_a_delay_learned_after_take(clock: FakeClock) -> None:
+    """robots Crawl-delay becomes known only after the first requests were taken: ``pace``
+    spaces their starts anyway, and later takes wait for the host too."""
+    known: dict[str, float] = {}
+    s = make_scheduler(clock, per_host=8, host_delay=known.get)
+    await s.add([Request(f"http://a.test/{i}") for i in range(3)])
+    first, second = await s.take(2)  # no delay known yet: both granted at once
+    known["a.test"] = 0.2
+    t0 = time.monotonic()
+    await s.pace(first)
+    assert time.monotonic() - t0 < 0.1  # the first start is not delayed
+    await s.pace(second)
+    assert time.monotonic() - t0 >= 0.15  # the second waits out the delay
+    assert await s.take(10) == []  # the third: after the second's start + delay
+    wake = s.seconds_to_wake()
+    assert wake == pytest.approx(0.4)
+    clock.advance(wake)  # type: ignore[arg-type]
+    assert urls(await s.take(10)) == ["http://a.test/2"]
