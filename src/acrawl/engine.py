@@ -194,6 +194,12 @@ class Engine:
             await asyncio.gather(flusher, return_exceptions=True)
             await self.writer.flush()
             self.stats.finish()
+            dupes = self.scheduler.dupefilter
+            nbytes, seen = getattr(dupes, "nbytes", None), getattr(dupes, "__len__", None)
+            if nbytes is not None and seen is not None and len(dupes):  # type: ignore[arg-type]
+                self.stats.set("dedup_urls", len(dupes))  # type: ignore[arg-type]
+                self.stats.set("dedup_bytes_per_url",
+                               round(nbytes / len(dupes), 1))  # type: ignore[arg-type]
             self.hooks.crawl_closed(self.spider, self.stats, self.reason)
         return self.reason
 
