@@ -146,12 +146,14 @@ class BenchSpider(Spider):
                 self._proc.wait(5)
             except subprocess.TimeoutExpired:
                 self._proc.kill()
-        stats.set("bench_pages_expected", self.pages)
+        site = f"site: {self.pages}, latency {self.latency:g}s" if self._proc else "site: -a url"
+        if self._proc is not None:
+            stats.set("bench_pages_expected", self.pages)
         d = stats.to_dict()
         pages = d.get("pages", 0)
         cpu_per_1000 = d["cpu_seconds"] / pages * 1000 if pages else 0.0
         print(
-            f"bench: {pages} pages (site: {self.pages}, latency {self.latency:g}s) in "
+            f"bench: {pages} pages ({site}) in "
             f"{d['elapsed_seconds']:.2f}s = {d['pages_per_second']:.0f} pages/s; "
             f"{d.get('items', 0)} items; {cpu_per_1000:.2f} CPU s per 1000 pages; "
             f"peak RSS {d['peak_rss_bytes'] / 2**20:.0f} MiB; dedup "

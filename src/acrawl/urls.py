@@ -25,11 +25,12 @@ _DEFAULT_PORTS = {"http": ":80", "https": ":443"}
 
 
 #: canonicalization is the costliest step per link; crawls meet the same URL spellings over
-#: and over (every page links to the same menus), so a bounded cache pays for itself.
-_CACHE_SIZE = 1 << 15
+#: and over (every page links to the same menus), so small bounded caches pay for themselves
+#: (a few MiB in all, whatever the size of the crawl).
+_CACHE_SIZE = 1 << 14
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
+@lru_cache(maxsize=1 << 12)
 def canonicalize(url: str) -> str:
     """The canonical form of ``url`` used for dedup (fragment dropped, query sorted)."""
     try:
