@@ -213,7 +213,8 @@ class LinkSite:
                  offsite_links: int = 3) -> None:
         self.pages, self.seed, self.latency = pages, seed, latency
         self.offsite_links = offsite_links
-        self._cached = functools.lru_cache(maxsize=512)(self._render_page)
+        self._cached = functools.lru_cache(maxsize=min(max(pages, 512), 20_000))(
+            self._render_page)
 
     @staticmethod
     def path(n: int, swap: bool = False) -> str:
@@ -280,11 +281,16 @@ HITS = web.AppKey("hits", Counter)
 SITE = web.AppKey("site", object)
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _hit_key(scheme: str, host: str, raw_path: str) -> str:
+    return canonicalize_url(f"{scheme}://{host}{raw_path}")
+
+
 def make_app(site: Site) -> web.Application:
     """An aiohttp app serving ``site``; ``app[HITS]`` counts requests by canonical URL."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        request.app[HITS][canonicalize_url(str(request.url))] += 1
+        request.app[HITS][_hit_key(request.scheme, request.host, request.raw_path)] += 1
         if site.latency > 0:
             await asyncio.sleep(site.latency)
         base = f"{request.scheme}://{request.host}"
@@ -402,7 +408,13 @@ def main(argv: list[str] | None = None) -> int:
             await stop.wait()
 
     try:
-        asyncio.run(run())
+        try:  # the benchmark's server should not be the bottleneck
+            import uvloop
+        except ImportError:
+            asyncio.run(run())
+        else:
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                runner.run(run())
     except KeyboardInterrupt:  # pragma: no cover - signal arrived before the handler
         pass
     return 0
