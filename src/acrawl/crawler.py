@@ -177,6 +177,9 @@ class Crawler:
                     await sink.resume(checkpoint)
                 else:
                     await sink.open()
+                    if self.state is not None and hasattr(sink, "checkpoint"):
+                        # from now on a resume reopens this output instead of refusing it
+                        self.state.commit([], {uri: sink.checkpoint()}, self.stats)
                 sinks.append(sink)
         except BaseException:
             for sink in sinks:
@@ -207,6 +210,7 @@ class Crawler:
                 stats=self.stats, fetch=self.fetch, trust=self.trust,
                 commit=self._commit if self.state is not None else (
                     self._commit_shared if self.frontier is not None else None),
+                durable=self.state is not None or self.frontier is not None,
             )
             reason = await self.engine.run()
         finally:

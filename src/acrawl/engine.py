@@ -102,6 +102,11 @@ class ItemWriter:
             await self.flush()
 
     async def flush(self) -> None:
+        """Write what is buffered. Shielded: a cancelled caller (a forced stop) does not cut
+        a batch in half; the write completes and the final flush waits for it."""
+        await asyncio.shield(self._flush())
+
+    async def _flush(self) -> None:
         async with self._lock:
             items, self._items = self._items, []
             acks, self._acks = self._acks, []
@@ -136,6 +141,7 @@ class Engine:
         fetch: Callable[[str], Any],
         trust: Callable[[str], None] | None = None,
         commit: Callable[[list[Request], list[Sink]], Any] | None = None,
+        durable: bool = False,
     ) -> None:
         self.spider = spider
         self.settings = settings
@@ -168,7 +174,9 @@ class Engine:
         self._taking = True  # False once stopping: no new downloads
         self._accepting = True  # False after max_pages: new requests are dropped
         self._feeding = True
-        self._pages = 0
+        #: a durable frontier keeps what max_pages leaves behind for a later run
+        self.durable = durable
+        self._pages = stats.get("pages")  # a resumed crawl counts its earlier pages
         self.reason = "finished"
         self._force = False
         self.throttle = AutoThrottle(
@@ -181,6 +189,7 @@ class Engine:
         """Crawl until the frontier is empty and nothing is in flight, or until stopped."""
         self.hooks.crawl_opened(self.spider, self.settings)
         feeder = asyncio.create_task(self._feed(), name="acrawl-start-requests")
+        self._closing = asyncio.Event()
         flusher = asyncio.create_task(self._flush_periodically(), name="acrawl-flusher")
         try:
             await self._loop(feeder)
@@ -190,7 +199,7 @@ class Engine:
                 feeder.cancel()
             await asyncio.gather(feeder, return_exceptions=True)
             await self._drain()
-            flusher.cancel()
+            self._closing.set()  # the flusher finishes its write and stops
             await asyncio.gather(flusher, return_exceptions=True)
             await self.writer.flush()
             self.stats.finish()
@@ -262,8 +271,11 @@ class Engine:
 
     async def _flush_periodically(self) -> None:
         interval = self.settings["item_flush_interval"]
-        while True:
-            await asyncio.sleep(interval)
+        while not self._closing.is_set():
+            try:
+                await asyncio.wait_for(self._closing.wait(), interval)
+            except TimeoutError:
+                pass
             if self.writer.buffered:
                 await self.writer.flush()
 
@@ -325,7 +337,7 @@ class Engine:
         url_rejected_by = self.hooks.url_rejected_by
         spider = self.spider
         for req in requests:
-            if not self._accepting:
+            if not self._accepting and not self.durable:
                 self._drop(req, "dropped/max_pages")
                 continue
             url = req.url
@@ -351,11 +363,17 @@ class Engine:
             ok.append(req)
         if not ok:
             return
-        accepted = await self.scheduler.add(ok, self._unstorable)
-        if len(accepted) != len(ok):
-            self.stats.inc("dropped/duplicate", len(ok) - len(accepted))
+        unstorable: list[Request] = []
+
+        def on_invalid(request: Request, exc: Exception) -> None:
+            unstorable.append(request)
+            self._unstorable(request, exc)
+
+        accepted = await self.scheduler.add(ok, on_invalid)
+        if len(accepted) + len(unstorable) != len(ok):
+            self.stats.inc("dropped/duplicate", len(ok) - len(accepted) - len(unstorable))
             if self.hooks._observe["acrawl_request_dropped"]:
-                keep = {id(r) for r in accepted}
+                keep = {id(r) for r in accepted} | {id(r) for r in unstorable}
                 for r in ok:
                     if id(r) not in keep:
                         self.hooks.request_dropped(r, "dropped/duplicate", spider)
@@ -456,8 +474,7 @@ class Engine:
             if self._retry(request, f"http_{status}", _retry_after(response)):
                 return
         if not self._accepting:
-            self._drop(request, "dropped/max_pages")
-            await self.writer.add([], request)
+            self._max_pages_drop(request)
             return
         if not (200 <= status < 300) and not self._handles_status(request, status):
             self.stats.inc(f"http_ignored/{status}")
@@ -470,8 +487,7 @@ class Engine:
             return
         if self.max_pages is not None:
             if self._pages >= self.max_pages:
-                self._drop(request, "dropped/max_pages")
-                await self.writer.add([], request)
+                self._max_pages_drop(request)
                 return
             self._pages += 1
             if self._pages >= self.max_pages:
@@ -492,6 +508,13 @@ class Engine:
             await self.writer.add([], request)
             return
         await self._run_callback(func, request, response, response)
+
+    def _max_pages_drop(self, request: Request) -> None:
+        """A response past ``max_pages``: dropped and counted; with a durable frontier the
+        request stays leased, so a later run (with a higher limit) fetches it again."""
+        self._drop(request, "dropped/max_pages")
+        if not self.durable:
+            self.writer._acks.append(request)
 
     def _handles_status(self, request: Request, status: int) -> bool:
         meta, spider = request.meta, self.spider

@@ -90,9 +90,10 @@ def summary_lines(stats: Stats) -> list[str]:
     c = stats.counters
     elapsed = stats.elapsed
     pages = c.get("pages", 0)
+    this_run = pages - stats.pages_before
     lines = [
         f"crawl finished in {elapsed:.1f}s: {pages} pages "
-        f"({pages / elapsed if elapsed > 0 else 0:.1f}/s), {c.get('items', 0)} items, "
+        f"({this_run / elapsed if elapsed > 0 else 0:.1f}/s), {c.get('items', 0)} items, "
         f"{c.get('requests/downloaded', 0)} downloads, {c.get('retries', 0)} retries, "
         f"{stats.error_count} errors",
     ]

@@ -69,6 +69,11 @@ class Scheduler:
         reported to ``on_invalid`` and skipped *before* dedup, so it is not marked as seen."""
         if not requests:
             return []
+        add_unseen = getattr(self.queue, "add_unseen", None)
+        if add_unseen is not None:  # a backend that dedups and stores in one transaction
+            fps = [None if r.dont_filter else fingerprint(r) for r in requests]
+            accepted: list[Request] = await add_unseen(requests, fps, on_invalid)
+            return accepted
         encode = getattr(self.queue, "encode", None)
         if encode is not None:
             valid = []
@@ -118,8 +123,12 @@ class Scheduler:
             due.append(request)
             replaced.append(old)
         if due:
-            await self.queue.push(due)
-            await self.queue.done(replaced)
+            requeue = getattr(self.queue, "requeue", None)
+            if requeue is not None:  # both in one transaction
+                await requeue(due, replaced)
+            else:
+                await self.queue.push(due)
+                await self.queue.done(replaced)
         if limit <= 0:
             return []
         active, next_start, per_host = self._active, self._next_start, self.per_host

@@ -159,6 +159,7 @@ class SqliteState:
             raise ConfigError(f"--state {self.path.parent} holds a crawl of spider {stored!r}, "
                               f"not {self.spider.name!r}; use another directory")
         if meta.get("format") != str(FORMAT_VERSION):
+            self.close()
             raise ConfigError(f"--state {self.path.parent}: state format {meta.get('format')} "
                               f"is not supported by this acrawl (expects {FORMAT_VERSION})")
         with self._tx() as c:
@@ -196,6 +197,7 @@ class SqliteState:
             for key, value in json.loads(raw).items():
                 if isinstance(value, int):
                     stats.counters[key] = value
+            stats.pages_before = stats.counters.get("pages", 0)
 
     def sink_checkpoint(self, uri: str) -> Any:
         raw = self._meta_all().get(f"sink:{uri}")
@@ -204,12 +206,8 @@ class SqliteState:
     def commit(self, requests: Sequence[Request], checkpoints: dict[str, Any],
                stats: Stats) -> None:
         """In one transaction: forget ``requests`` (done), record sink checkpoints and stats."""
+        ids = self.queue._take_ids(requests)
         with self._tx() as c:
-            ids = []
-            for req in requests:
-                lease = self._leases.pop(id(req), None)
-                if lease is not None:
-                    ids.append((lease[1],))
             c.executemany("DELETE FROM queue WHERE id = ?", ids)
             stats.inc("requests/done", len(requests))
             for uri, cp in checkpoints.items():
@@ -245,6 +243,53 @@ class _Queue:
         with self.state._tx() as c:
             c.executemany("INSERT INTO queue (priority, host, data) VALUES (?, ?, ?)", rows)
 
+    async def add_unseen(
+        self,
+        requests: Sequence[Request],
+        fingerprints: Sequence[bytes | None],
+        on_invalid: Callable[[Request, Exception], None] | None,
+    ) -> list[Request]:
+        """Dedup and queue in ONE transaction (a kill cannot leave a URL seen but not
+        queued); only new requests are encoded. ``None`` fingerprint: ``dont_filter``."""
+        accepted: list[Request] = []
+        invalid: list[tuple[Request, Exception]] = []
+        rows = []
+        with self.state._tx() as c:
+            for req, fp in zip(requests, fingerprints, strict=True):
+                if fp is not None and c.execute(
+                        "SELECT 1 FROM seen WHERE fp = ?", (fp,)).fetchone():
+                    continue
+                try:
+                    data = self.encode(req)
+                except SerializationError as exc:
+                    invalid.append((req, exc))
+                    continue
+                if fp is not None:
+                    c.execute("INSERT INTO seen VALUES (?)", (fp,))
+                rows.append((req.priority, req.host, data))
+                accepted.append(req)
+            c.executemany("INSERT INTO queue (priority, host, data) VALUES (?, ?, ?)", rows)
+        for req, error in invalid:
+            if on_invalid is None:
+                raise error
+            on_invalid(req, error)
+        return accepted
+
+    async def requeue(self, requests: Sequence[Request], replaced: Sequence[Request]) -> None:
+        """Queue retries and forget the attempts they replace, in one transaction."""
+        rows = [(r.priority, r.host, self.encode(r)) for r in requests]
+        with self.state._tx() as c:
+            c.executemany("INSERT INTO queue (priority, host, data) VALUES (?, ?, ?)", rows)
+            c.executemany("DELETE FROM queue WHERE id = ?", self._take_ids(replaced))
+
+    def _take_ids(self, requests: Sequence[Request]) -> list[tuple[int]]:
+        ids = []
+        for req in requests:
+            lease = self.state._leases.pop(id(req), None)
+            if lease is not None:
+                ids.append((lease[1],))
+        return ids
+
     async def pop(self, limit: int, claim: Callable[[str], bool]) -> list[Request]:
         st = self.state
         rows = st.conn.execute(
@@ -272,12 +317,8 @@ class _Queue:
         return out
 
     async def done(self, requests: Sequence[Request]) -> None:
+        ids = self._take_ids(requests)
         with self.state._tx() as c:
-            ids = []
-            for req in requests:
-                lease = self.state._leases.pop(id(req), None)
-                if lease is not None:
-                    ids.append((lease[1],))
             c.executemany("DELETE FROM queue WHERE id = ?", ids)
 
     async def size(self) -> int:

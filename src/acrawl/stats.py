@@ -28,6 +28,8 @@ class Stats:
         self.started_wall = time.time()
         self.finished: float | None = None
         self.values: dict[str, Any] = {}
+        #: pages crawled by earlier runs of a resumed crawl (rates are for this run)
+        self.pages_before = 0
 
     def inc(self, key: str, n: int = 1) -> None:
         self.counters[key] += n
@@ -55,7 +57,7 @@ class Stats:
     def to_dict(self) -> dict[str, Any]:
         elapsed = self.elapsed
         cpu = time.process_time()
-        pages = self.counters.get("pages", 0)
+        pages = self.counters.get("pages", 0) - self.pages_before
         return {
             **dict(sorted(self.counters.items())),
             **self.values,
