@@ -120,13 +120,12 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_OK
     if not ns.spider:
         raise ConfigError("which spider? (acrawl-run SPIDER, or acrawl-run --list)")
-    if ns.frontier:
-        raise ConfigError("--frontier is not available in this version yet")
     settings = settings_from_args(ns)
     spider_args = _pairs(ns.args, "-a")
     spider_cls = find_spider(ns.spider)
     crawler = Crawler.create(spider_cls, spider_args=spider_args, settings=settings,
-                             outputs=ns.output, plugins=ns.plugin, state_dir=ns.state)
+                             outputs=ns.output, plugins=ns.plugin, state_dir=ns.state,
+                             frontier_url=ns.frontier)
     _setup_logging(crawler.settings["log_level"])
     if crawler.state is not None and crawler.state.resumed is not None:
         r = crawler.state.resumed
@@ -140,6 +139,10 @@ def _main(argv: Sequence[str] | None) -> int:
     if ns.stats:
         data = {"spider": crawler.spider.name, "reason": result.reason,
                 **result.stats.to_dict()}
+        shared = getattr(crawler.frontier, "crawl_stats", None)
+        if shared:  # --frontier: the whole crawl's counters; this worker's under "worker"
+            data = {"spider": crawler.spider.name, "reason": result.reason, **shared,
+                    "worker": result.stats.to_dict()}
         try:
             Path(ns.stats).write_text(json.dumps(data, indent=2, default=str) + "\n")
         except OSError as exc:

@@ -18,7 +18,8 @@ Keys (prefix ``acrawl:<spider>:``, or ``?prefix=...`` in the URL):
 ``leases``          ZSET id -> lease expiry (µs); ``lease`` HASH id -> ``worker\\tscore\\thost``;
                     ``mine:<worker>`` SET of a worker's leased ids
 ``s:<2 bytes>``     dedup: 65,536 HASH buckets, field = the other 14 bytes of the fingerprint
-                    (small hashes stay listpack-encoded: ~22 bytes per URL, see docs/scaling.md)
+                    (small hashes stay listpack-encoded: ~26 bytes per URL, docs/scaling.md);
+                    a fingerprint is recorded by the script that queues its request
 ``stats``           HASH of crawl-wide counters (each worker adds its deltas on commit)
 ``meta``            HASH: ``started`` (first worker's start, unix time), ``workers`` (joined)
 ``workers``         ZSET worker -> last heartbeat
@@ -46,6 +47,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .errors import ConfigError, SerializationError
 from .state import decode_request, encode_request
+from .urls import fingerprint
 
 if TYPE_CHECKING:
     from .http import Request
@@ -99,22 +101,32 @@ local function requeue(id, now)
 end
 """
 
-# ARGV: prefix, n, then n x (host, score, body)
+# ARGV: prefix, n, then n x (host, score, body, fingerprint or ''). A request with a fingerprint
+# is recorded as seen and queued in one step -- or dropped if another worker recorded it first.
+# So a worker killed between its dedup check and its push loses nothing. Returns how many were
+# dropped.
 _LUA_PUSH = _LUA_COMMON + r"""
 local n = tonumber(ARGV[2])
 local base = redis.call('INCRBY', P .. 'seq', n) - n
 local now = now_us()
+local dropped = 0
 for i = 0, n - 1 do
-  local h, score, body = ARGV[3 + 3 * i], ARGV[4 + 3 * i], ARGV[5 + 3 * i]
-  local id = string.format('%012x', base + i + 1)
-  redis.call('HSET', P .. 'req', id, body)
-  redis.call('ZADD', P .. 'q:' .. h, score, id)
-  redis.call('ZADD', P .. 'hosts', 'NX', now, h)
+  local h, score, body, fp = ARGV[3 + 4 * i], ARGV[4 + 4 * i], ARGV[5 + 4 * i], ARGV[6 + 4 * i]
+  if fp == '' or redis.call('HSETNX', P .. 's:' .. string.sub(fp, 1, 2), string.sub(fp, 3),
+                            '') == 1 then
+    local id = string.format('%012x', base + i + 1)
+    redis.call('HSET', P .. 'req', id, body)
+    redis.call('ZADD', P .. 'q:' .. h, score, id)
+    redis.call('ZADD', P .. 'hosts', 'NX', now, h)
+  else
+    dropped = dropped + 1
+  end
 end
-return n
+return dropped
 """
 
-# ARGV: prefix, worker, limit, per_host, default delay (µs), lease ttl (µs), k, k x (host, delay)
+# ARGV: prefix, worker, limit, per_host, default delay (µs), lease ttl (µs), k, k x (host, delay),
+# m, m x (id, host) slots to free first (downloads finished since the last call).
 # Returns id1, body1, id2, body2, ..., then µs until the next host is ready ('-1': no host).
 _LUA_POP = _LUA_COMMON + r"""
 local W = ARGV[2]
@@ -128,6 +140,12 @@ for i = 0, k - 1 do
   local h, d = ARGV[8 + 2 * i], ARGV[9 + 2 * i]
   if tonumber(d) <= default_delay then redis.call('HDEL', P .. 'delay', h)
   else redis.call('HSET', P .. 'delay', h, d) end
+end
+local m0 = 9 + 2 * k
+for i = m0, m0 + 2 * tonumber(ARGV[8 + 2 * k]) - 1, 2 do
+  if redis.call('SISMEMBER', P .. 'mine:' .. W, ARGV[i]) == 1 then
+    free_slot(ARGV[i + 1], ARGV[i], now)
+  end
 end
 local hk = P .. 'hosts'
 local exp = now + ttl
@@ -248,30 +266,35 @@ end
 return acked
 """
 
-# ARGV: prefix, worker, id, host
+# ARGV: prefix, worker, then (id, host) pairs: downloads finished, free their host slots
 _LUA_RELEASE = _LUA_COMMON + r"""
-if redis.call('SISMEMBER', P .. 'mine:' .. ARGV[2], ARGV[3]) == 1 then
-  free_slot(ARGV[4], ARGV[3], now_us())
+local now = now_us()
+for i = 3, #ARGV - 1, 2 do
+  if redis.call('SISMEMBER', P .. 'mine:' .. ARGV[2], ARGV[i]) == 1 then
+    free_slot(ARGV[i + 1], ARGV[i], now)
+  end
 end
 return 0
 """
 
-# ARGV: prefix, worker, ttl (µs), then (id, host or '' when its slot was released) pairs
+# ARGV: prefix, worker, ttl (µs), then (id, host or '' when its slot was released) pairs.
+# Returns the ids that are no longer this worker's.
 _LUA_HEARTBEAT = _LUA_COMMON + r"""
 local W = ARGV[2]
 local now = now_us()
 local exp = now + tonumber(ARGV[3])
-local renewed = 0
+local lost = {}
 redis.call('ZADD', P .. 'workers', now, W)
 for i = 4, #ARGV - 1, 2 do
   local id, h = ARGV[i], ARGV[i + 1]
   if redis.call('SISMEMBER', P .. 'mine:' .. W, id) == 1 then
     redis.call('ZADD', P .. 'leases', 'XX', exp, id)
     if h ~= '' then redis.call('ZADD', P .. 'slots:' .. h, 'XX', exp, id) end
-    renewed = renewed + 1
+  else
+    lost[#lost + 1] = id
   end
 end
-return renewed
+return lost
 """
 
 # ARGV: prefix, max. Expired leases (any worker's) back to their queues; returns how many.
@@ -303,13 +326,13 @@ local P = ARGV[1]
 return redis.call('HLEN', P .. 'req') - redis.call('SCARD', P .. 'mine:' .. ARGV[2])
 """
 
-# ARGV: bucket prefix, fingerprints. 1 = new, 0 = seen (a repeat in the batch is seen).
+# ARGV: bucket prefix, fingerprints. 1 = recorded as seen, 0 = not (yet).
 _LUA_SEEN = r"""
 local B = ARGV[1]
 local out = {}
 for i = 2, #ARGV do
   local fp = ARGV[i]
-  out[i - 1] = redis.call('HSETNX', B .. string.sub(fp, 1, 2), string.sub(fp, 3), '')
+  out[i - 1] = redis.call('HEXISTS', B .. string.sub(fp, 1, 2), string.sub(fp, 3))
 end
 return out
 """
@@ -345,7 +368,6 @@ def parse_frontier_url(url: str, spider_name: str) -> tuple[str, str]:
 
 def _import_redis() -> Any:
     try:
-        import redis
         import redis.asyncio
     except ImportError:
         raise ConfigError("--frontier needs the redis client: pip install acrawl[redis]") from None
@@ -388,11 +410,16 @@ class RedisFrontier:
         self._delay_updates: dict[str, float] = {}
         self._encoded: dict[int, tuple[Request, bytes]] = {}
         self._known: set[bytes] = set()  # fingerprints known to be in Redis
+        self._checked: set[bytes] = set()  # new by add(), recorded by the push that follows
+        self.late_duplicates = 0  # new at add(), but another worker queued them first
         self._known_max = 1 << 18
         self._pushed: Counter[str] = Counter()
         self._stats: Stats | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._releases: list[str] = []  # id, host, id, host...: slots to free
+        self._release_timer: asyncio.TimerHandle | None = None
         self._heartbeat: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self._hint: float | None = None
         self._started = False
         self._closed = False
@@ -407,7 +434,8 @@ class RedisFrontier:
         client_url, prefix = parse_frontier_url(url, spider.name)
         shown = _redacted(url)
         try:
-            probe = redis.Redis.from_url(client_url, socket_connect_timeout=5, socket_timeout=10)
+            probe = redis.Redis.from_url(client_url, socket_connect_timeout=5, socket_timeout=10,
+                                         protocol=2)
             try:
                 version = str(probe.info("server").get("redis_version", "0"))
             finally:
@@ -436,10 +464,11 @@ class RedisFrontier:
             from redis.asyncio.retry import Retry
             from redis.backoff import ExponentialBackoff
 
-            # ride out a Redis restart or failover of a few seconds
+            # RESP2 (what every redis-py >= 5 and Redis >= 5 speak alike); retries ride out a
+            # Redis restart or failover of a few seconds
             self._client = redis.asyncio.Redis.from_url(
-                self.url, socket_connect_timeout=5, socket_timeout=30,
-                retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), 15),
+                self.url, socket_connect_timeout=5, socket_timeout=10, protocol=2,
+                retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), 10),
                 retry_on_error=[redis.ConnectionError, redis.TimeoutError],
             )
         return self._client
@@ -448,7 +477,7 @@ class RedisFrontier:
         script = self._scripts.get(name)
         if script is None:
             script = self._scripts[name] = self.client.register_script(_SCRIPTS[name])
-        return await script(args=[self.prefix, *args])
+        return await _call(script(args=[self.prefix, *args]))
 
     async def _start(self) -> None:
         if self._started:
@@ -456,39 +485,45 @@ class RedisFrontier:
         self._started = True
         c = self.client
         meta = self.prefix + "meta"
-        async with c.pipeline(transaction=True) as pipe:
-            pipe.hsetnx(meta, "started", repr(time.time()))
-            pipe.hincrby(meta, "workers", 1)
-            pipe.zadd(self.prefix + "workers", {self.worker: time.time() * _US})
-            await pipe.execute()
+        pipe = c.pipeline(transaction=True)
+        pipe.hsetnx(meta, "started", repr(time.time()))
+        pipe.hincrby(meta, "workers", 1)
+        pipe.zadd(self.prefix + "workers", {self.worker: time.time() * _US})
+        await _call(pipe.execute())
         self._heartbeat = asyncio.get_running_loop().create_task(
             self._beat(), name="acrawl-redis-heartbeat")
 
     async def _beat(self) -> None:
+        """Every ttl/3: renew this worker's leases, return expired ones (any worker's).
+        Stopped by :attr:`_stopping` (cancelling alone is not relied on, see :func:`_call`)."""
         interval = self.lease_ttl / 3
-        while True:
-            await asyncio.sleep(interval)
+        stopping = self._stopping
+        while not stopping.is_set():
+            try:
+                await asyncio.wait_for(stopping.wait(), interval)
+                return
+            except TimeoutError:
+                pass
             try:
                 await self.renew()
                 await self.reclaim()
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:
                 logger.warning("shared frontier: heartbeat failed: %s", exc)
 
     async def renew(self) -> int:
-        """Extend this worker's leases (and the host slots of its downloads) by the TTL."""
+        """Extend this worker's leases (and the host slots of its downloads) by the TTL;
+        returns how many were lost (expired and taken back by another worker)."""
         args: list[Any] = [self.worker, int(self.lease_ttl * _US)]
-        count = 0
         for _req, rid in self._leased.values():
             args += [rid, self._slots.get(rid, "")]
-            count += 1
-        renewed = int(await self._run("heartbeat", args))
-        if renewed < count:
+        gone = {rid.decode() for rid in await self._run("heartbeat", args)}
+        # (acknowledged meanwhile is not lost)
+        lost = sum(1 for _req, rid in self._leased.values() if rid in gone)
+        if lost:
             logger.warning("shared frontier: %d leases of this worker expired and were given "
                            "to other workers (was it paused longer than redis_lease_ttl?)",
-                           count - renewed)
-        return renewed
+                           lost)
+        return lost
 
     async def reclaim(self, limit: int = 1000) -> int:
         """Return expired leases (of any worker) to the queue; how many."""
@@ -500,14 +535,23 @@ class RedisFrontier:
     def _stats_delta(self) -> list[Any]:
         if self._stats is None:
             return []
+        if self.late_duplicates:  # counted as scheduled by the engine, dropped by push
+            self._stats.inc("dropped/duplicate", self.late_duplicates)
+            self._stats.inc("requests/scheduled", -self.late_duplicates)
+            self.late_duplicates = 0
         out: list[Any] = []
         pushed = self._pushed
         for key, value in self._stats.counters.items():
             delta = value - pushed.get(key, 0)
             if delta:
                 out += [key, delta]
-                pushed[key] = value
+                pushed[key] = value  # at once: concurrent calls must not send it twice
         return out
+
+    def _stats_unsent(self, delta: list[Any]) -> None:
+        """The call carrying ``delta`` failed: send it with the next one."""
+        for i in range(0, len(delta), 2):
+            self._pushed[delta[i]] -= delta[i + 1]
 
     # -- the queue ------------------------------------------------------------------------------
     def encode(self, request: Request) -> bytes:
@@ -528,9 +572,20 @@ class RedisFrontier:
         for start in range(0, len(requests), 500):
             chunk = requests[start:start + 500]
             args: list[Any] = [len(chunk)]
+            recorded: list[bytes] = []
             for r in chunk:
-                args += [r.host, -r.priority, self.encode(r)]
-            await self._run("push", args)
+                fp = b""
+                if not r.dont_filter and self._checked:  # else a retry: no dedup
+                    key = fingerprint(r)
+                    if key in self._checked:
+                        fp = key
+                        recorded.append(key)
+                args += [r.host, -r.priority, self.encode(r), fp]
+            dropped = int(await self._run("push", args))
+            self.late_duplicates += dropped
+            for fp in recorded:
+                self._checked.discard(fp)
+            self._remember(recorded)
         self._encoded.clear()
 
     async def pop(self, limit: int, claim: Callable[[str], bool]) -> list[Request]:
@@ -543,6 +598,8 @@ class RedisFrontier:
                            int(self.lease_ttl * _US), len(updates)]
         for host, d in updates.items():
             args += [host, int(d * _US)]
+        releases, self._releases = self._releases, []
+        args += [len(releases) // 2, *releases]
         reply = await self._run("pop", args)
         hint = float(reply[-1])
         self._hint = None if hint < 0 else hint / _US
@@ -589,29 +646,48 @@ class RedisFrontier:
         host = self._slots.pop(rid, None)
         if host is None or self._closed:
             return
-        task = asyncio.get_running_loop().create_task(self._release(rid, host))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        # batched: sent with the next pop (which usually follows at once), else within 10 ms
+        self._releases += [rid, host]
+        if self._release_timer is None:
+            self._release_timer = asyncio.get_running_loop().call_later(
+                0.01, self._flush_releases)
 
-    async def _release(self, rid: str, host: str) -> None:
+    def _flush_releases(self) -> None:
+        self._release_timer = None
+        if self._releases and not self._closed:
+            task = asyncio.get_running_loop().create_task(self._release())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _release(self) -> None:
+        releases, self._releases = self._releases, []
+        if not releases:
+            return
         try:
-            await self._run("release", [self.worker, rid, host])
-        except Exception as exc:  # the slot expires with the lease
-            logger.debug("shared frontier: release of %s failed: %s", rid, exc)
+            await self._run("release", [self.worker, *releases])
+        except Exception as exc:  # the slots expire with the leases
+            logger.debug("shared frontier: releasing %d slots failed: %s", len(releases) // 2,
+                         exc)
 
     async def done(self, requests: Sequence[Request], stats: Stats | None = None) -> None:
         """Acknowledge ``requests`` (and add ``stats``' new counts to the crawl's), atomically."""
         if stats is not None:
             self._stats = stats
-        rids = []
-        for req in requests:
-            lease = self._leased.pop(id(req), None)
-            if lease is not None:
-                rids.append(lease[1])
-                self._slots.pop(lease[1], None)
+        leased = self._leased
+        rids = [lease[1] for lease in (leased.get(id(r)) for r in requests) if lease is not None]
         delta = self._stats_delta()
         if rids or delta:
-            await self._run("done", [self.worker, len(rids), *rids, *delta])
+            try:
+                await self._run("done", [self.worker, len(rids), *rids, *delta])
+            except Exception:  # (cancelled: the shielded call still runs, see _call)
+                self._stats_unsent(delta)
+                raise
+        # forgotten only once acknowledged: if that call fails or is cancelled they are still
+        # renewed, and handed back by close() (a no-op for those Redis did acknowledge)
+        for req in requests:
+            lease = leased.pop(id(req), None)
+            if lease is not None:
+                self._slots.pop(lease[1], None)
 
     async def size(self) -> int:
         await self._start()
@@ -626,28 +702,45 @@ class RedisFrontier:
 
     # -- dedup ----------------------------------------------------------------------------------
     async def seen_add(self, fingerprints: Sequence[bytes]) -> list[bool]:
-        known = self._known
+        """New (``True``) unless recorded in Redis, or already answered new by this worker.
+
+        A new fingerprint is recorded by the :meth:`push` of its request, in the same script
+        that queues it: "seen" never gets ahead of "queued", so a worker that dies between the
+        two loses nothing. (Two workers may both be told "new"; the second push drops it.)"""
+        known, checked = self._known, self._checked
         out = [False] * len(fingerprints)
         ask: list[bytes] = []
         where: list[int] = []
+        batch: set[bytes] = set()
         for i, fp in enumerate(fingerprints):
-            if fp not in known:
+            if fp not in known and fp not in checked and fp not in batch:
+                batch.add(fp)
                 ask.append(fp)
                 where.append(i)
         if ask:
             flags = await self._run_seen(ask)
-            if len(known) + len(ask) > self._known_max:
-                known.clear()
+            seen = []
             for i, fp, flag in zip(where, ask, flags, strict=True):
-                out[i] = bool(flag)
-                known.add(fp)
+                if flag:
+                    seen.append(fp)
+                elif fp not in checked:  # (unless a concurrent add took it meanwhile)
+                    checked.add(fp)
+                    out[i] = True
+            self._remember(seen)
         return out
+
+    def _remember(self, fps: Sequence[bytes]) -> None:
+        """Fingerprints now recorded in Redis: answered locally from now on (bounded)."""
+        known = self._known
+        if len(known) + len(fps) > self._known_max:
+            known.clear()
+        known.update(fps)
 
     async def _run_seen(self, fps: list[bytes]) -> list[int]:
         script = self._scripts.get("seen")
         if script is None:
             script = self._scripts["seen"] = self.client.register_script(_LUA_SEEN)
-        result: list[int] = await script(args=[self._prefix_b + b"s:", *fps])
+        result: list[int] = await _call(script(args=[self._prefix_b + b"s:", *fps]))
         return result
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -661,30 +754,37 @@ class RedisFrontier:
             self._closed = True
             return
         self._closed = True
+        self._stopping.set()
         if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            await asyncio.gather(self._heartbeat, return_exceptions=True)
+            _done, running = await asyncio.wait({self._heartbeat}, timeout=15)
+            for task in running:
+                task.cancel()
+        if self._release_timer is not None:
+            self._release_timer.cancel()
+            self._release_timer = None
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         try:
+            await self._release()
             if self._leased:
                 rids = [rid for _req, rid in self._leased.values()]
                 back = await self._run("give_back", [self.worker, *rids])
-                logger.info("shared frontier: %d unfinished requests returned to the queue",
-                            back)
+                if back:
+                    logger.info("shared frontier: %d unfinished requests returned to the queue",
+                                back)
                 self._leased.clear()
             await self._run("done", [self.worker, 0, *self._stats_delta()])
             if self._started:
                 self.crawl_stats = await self._read_crawl_stats()
-                await self.client.zrem(self.prefix + "workers", self.worker)
+                await _call(self.client.zrem(self.prefix + "workers", self.worker))
         finally:
             await self.client.aclose()
 
     async def _read_crawl_stats(self) -> dict[str, Any]:
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.hgetall(self.prefix + "stats")
-            pipe.hgetall(self.prefix + "meta")
-            counters_raw, meta_raw = await pipe.execute()
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hgetall(self.prefix + "stats")
+        pipe.hgetall(self.prefix + "meta")
+        counters_raw, meta_raw = await _call(pipe.execute())
         counters = {k.decode(): int(v) for k, v in counters_raw.items()}
         meta = {k.decode(): v.decode() for k, v in meta_raw.items()}
         started = float(meta.get("started", time.time()))
@@ -701,6 +801,27 @@ class RedisFrontier:
     def __repr__(self) -> str:
         return (f"<RedisFrontier {_redacted(self.url)} prefix={self.prefix!r} "
                 f"worker={self.worker!r} leased={len(self._leased)}>")
+
+
+async def _call(aw: Any) -> Any:
+    """Await a redis-py call in a task of its own, shielded.
+
+    A task cancelled while inside a redis-py command can lose the cancellation on Python
+    3.11 (redis-py sends with ``asyncio.wait_for``, which swallows a cancel that lands as the
+    send completes: CPython gh-86296), so the engine's or our own ``task.cancel()`` might never
+    take effect. Awaited through ``shield``, the caller is cancelled reliably; the command
+    itself runs to completion (bounded by the client's timeouts)."""
+    task = asyncio.ensure_future(aw)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        task.add_done_callback(_retrieve)
+        raise
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: no "exception was never retrieved" warning
 
 
 _SCRIPTS = {
