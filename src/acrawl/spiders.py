@@ -156,8 +156,9 @@ class BenchSpider(Spider):
             f"bench: {pages} pages ({site}) in "
             f"{d['elapsed_seconds']:.2f}s = {d['pages_per_second']:.0f} pages/s; "
             f"{d.get('items', 0)} items; {cpu_per_1000:.2f} CPU s per 1000 pages; "
-            f"peak RSS {d['peak_rss_bytes'] / 2**20:.0f} MiB; dedup "
-            f"{d.get('dedup_bytes_per_url', 0)} bytes/URL ({d.get('dedup_urls', 0)} URLs)",
+            f"peak RSS {d['peak_rss_bytes'] / 2**20:.0f} MiB; dedup " + (
+                f"{d['dedup_bytes_per_url']} bytes/URL in memory ({d['dedup_urls']} URLs)"
+                if "dedup_bytes_per_url" in d else "on disk/remote (not measured)"),
             file=sys.stderr,
         )
 
