@@ -25,19 +25,7 @@ from acrawl.site import NOT_FOUND, Reply
 LOOPBACK = "127.0.0.1"
 
 
-def _acrawl_command() -> list[str]:
-    """The ``acrawl-run`` console script of this venv (next to the interpreter), else PATH."""
-    here = Path(sys.executable).parent / "acrawl-run"
-    if here.is_file():
-        return [str(here)]
-    found = shutil.which("acrawl-run")
-    if found:
-        return [found]
-    # the same entry point the console script calls
-    return [sys.executable, "-c", "from acrawl.cli import main; raise SystemExit(main())"]
-
-
-ACRAWL = _acrawl_command()
+from cli_support import ACRAWL  # noqa: E402 - shared with tests/state and tests/redis
 
 
 def base_env(*, autoload: bool = False, pythonpath: list[Path] | None = None) -> dict[str, str]:

@@ -18,6 +18,7 @@ import sys
 import time
 
 import redis
+
 from acrawl.http import Request
 from acrawl.redisfrontier import RedisFrontier
 from acrawl.spider import Spider

@@ -8,11 +8,9 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import textwrap
 import time
 from collections import Counter
@@ -27,17 +25,7 @@ CONCURRENCY = 16  # the default `concurrency`
 BATCH = 100  # the default `item_batch_size`
 
 
-def _acrawl_command() -> list[str]:
-    here = Path(sys.executable).parent / "acrawl-run"
-    if here.is_file():
-        return [str(here)]
-    found = shutil.which("acrawl-run")
-    if found:
-        return [found]
-    return [sys.executable, "-c", "from acrawl.cli import main; raise SystemExit(main())"]
-
-
-ACRAWL = _acrawl_command()
+from cli_support import ACRAWL  # noqa: E402 - shared with tests/e2e and tests/redis
 
 
 def env() -> dict[str, str]:

@@ -1,0 +1,36 @@
+"""Running ``acrawl-run`` as a user does: the console script of this venv, a clean env."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+__all__ = ["ACRAWL", "clean_env"]
+
+
+def _acrawl_command() -> list[str]:
+    """The ``acrawl-run`` console script of this venv (next to the interpreter), else PATH."""
+    here = Path(sys.executable).parent / "acrawl-run"
+    if here.is_file():
+        return [str(here)]
+    found = shutil.which("acrawl-run")
+    if found:
+        return [found]
+    # the same entry point the console script calls
+    return [sys.executable, "-c", "from acrawl.cli import main; raise SystemExit(main())"]
+
+
+ACRAWL = _acrawl_command()
+
+
+def clean_env(*, keep_pythonpath: bool = False) -> dict[str, str]:
+    """This process's environment without proxy variables (and PYTHONPATH unless kept),
+    loopback excluded from proxying, unbuffered output."""
+    drop = {"http_proxy", "https_proxy", "all_proxy"} | (
+        set() if keep_pythonpath else {"pythonpath"})
+    env = {k: v for k, v in os.environ.items() if k.lower() not in drop}
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
