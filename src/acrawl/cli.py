@@ -133,7 +133,16 @@ def _main(argv: Sequence[str] | None) -> int:
                        "%d done, %d URLs seen", ns.state, r["pending"], r["requeued"], r["done"],
                        r["seen"])
     show_progress = sys.stderr.isatty() if ns.progress is None else ns.progress
-    result = _run(crawler, show_progress)
+    try:
+        result = _run(crawler, show_progress)
+    except ConfigError:
+        raise
+    except Exception as exc:  # a frontier backend gone (Redis down, disk full), a bug
+        logger.debug("crawl failed", exc_info=True)
+        print(f"acrawl-run: error: the crawl stopped: {type(exc).__name__}: {exc} "
+              "(items written so far are kept; --log-level DEBUG shows the traceback)",
+              file=sys.stderr)
+        return EXIT_ERRORS
     for line in summary_lines(result.stats):
         print(line, file=sys.stderr)
     if ns.stats:

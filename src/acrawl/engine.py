@@ -256,7 +256,9 @@ class Engine:
         self._wake.set()
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
-            logger.error("internal error", exc_info=exc)
+            # one line for the user; the traceback for whoever debugs (--log-level DEBUG)
+            logger.error("internal error: %s: %s", type(exc).__name__, exc)
+            logger.debug("internal error", exc_info=exc)
             self.stats.inc("errors/internal")
 
     async def _drain(self) -> None:
