@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -30,17 +29,7 @@ CONCURRENCY = 16
 BATCH = 100
 
 
-def _acrawl() -> list[str]:
-    here = Path(sys.executable).parent / "acrawl-run"
-    if here.is_file():
-        return [str(here)]
-    found = shutil.which("acrawl-run")
-    if found:
-        return [found]
-    return [sys.executable, "-c", "from acrawl.cli import main; raise SystemExit(main())"]
-
-
-ACRAWL = _acrawl()
+from cli_support import ACRAWL  # noqa: E402 - shared with tests/e2e and tests/state
 
 
 def _env() -> dict[str, str]:
