@@ -283,34 +283,28 @@ class Engine:
 
     # -- start requests -------------------------------------------------------------------------
     async def _feed(self) -> None:
+        # (source, from the spider): only the spider's own start hosts are trusted
+        sources: list[tuple[Any, bool]] = []
         try:
-            sources: list[Any] = [self.spider.start_requests()]
+            sources.append((self.spider.start_requests(), True))
         except Exception as exc:
             self._callback_error("start_requests", None, exc)
-            sources = []
         try:
-            sources += self.hooks.start_requests(self.spider, self.settings, self.fetch)
+            sources += [(source, False) for source in
+                        self.hooks.start_requests(self.spider, self.settings, self.fetch)]
         except Exception as exc:
             logger.exception("a plugin's acrawl_start_requests failed")
             self.stats.inc("errors/plugin")
             self.hooks.error(exc, None, self.spider)
-        for index, source in enumerate(sources):
-            trusted = index == 0 and self._trust is not None
+        for source, from_spider in sources:
+            trusted = from_spider and self._trust is not None
             batch: list[Request] = []
             try:
-                if isinstance(source, AsyncIterable):
-                    async for obj in source:
-                        batch.append(self._start_request(obj))
-                        if len(batch) >= 256:
-                            await self._schedule_start(batch, trusted)
-                            batch = []
-                else:
-                    for obj in source or ():
-                        batch.append(self._start_request(obj))
-                        if len(batch) >= 256:
-                            await self._schedule_start(batch, trusted)
-                            batch = []
-                            await asyncio.sleep(0)
+                async for obj in _as_async(source):
+                    batch.append(self._start_request(obj))
+                    if len(batch) >= 256:
+                        await self._schedule_start(batch, trusted)
+                        batch = []
             except Exception as exc:
                 self._callback_error("start_requests", None, exc)
             await self._schedule_start(batch, trusted)
@@ -476,7 +470,7 @@ class Engine:
             if self._retry(request, f"http_{status}", _retry_after(response)):
                 return
         if not self._accepting:
-            self._max_pages_drop(request)
+            await self._max_pages_drop(request)
             return
         if not (200 <= status < 300) and not self._handles_status(request, status):
             self.stats.inc(f"http_ignored/{status}")
@@ -489,7 +483,7 @@ class Engine:
             return
         if self.max_pages is not None:
             if self._pages >= self.max_pages:
-                self._max_pages_drop(request)
+                await self._max_pages_drop(request)
                 return
             self._pages += 1
             if self._pages >= self.max_pages:
@@ -511,12 +505,12 @@ class Engine:
             return
         await self._run_callback(func, request, response, response)
 
-    def _max_pages_drop(self, request: Request) -> None:
+    async def _max_pages_drop(self, request: Request) -> None:
         """A response past ``max_pages``: dropped and counted; with a durable frontier the
         request stays leased, so a later run (with a higher limit) fetches it again."""
         self._drop(request, "dropped/max_pages")
         if not self.durable:
-            self.writer._acks.append(request)
+            await self.writer.add([], request)
 
     def _handles_status(self, request: Request, status: int) -> bool:
         meta, spider = request.meta, self.spider
@@ -678,6 +672,19 @@ class Engine:
         return out
 
 
+async def _as_async(source: Any) -> Any:
+    """Iterate a sync or async iterable (or None) asynchronously, yielding to the event loop
+    now and then on a long sync one."""
+    if isinstance(source, AsyncIterable):
+        async for obj in source:
+            yield obj
+        return
+    for i, obj in enumerate(source or ()):
+        yield obj
+        if i % 256 == 255:
+            await asyncio.sleep(0)
+
+
 def _retry_after(response: Response) -> float | None:
     value = response.headers.get("Retry-After")
     if not value:
@@ -695,16 +702,6 @@ def _retry_after(response: Response) -> float | None:
         return None
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    scheme = parts.scheme.lower()
-    return scheme, (parts.hostname or ""), port or (443 if scheme == "https" else 80)
-
-
 def _redirected(request: Request, target: str, status: int, chain: list[str]) -> Request:
     """The request a redirect leads to: a new request, one hop further."""
     method, body = request.method, request.body
@@ -712,7 +709,8 @@ def _redirected(request: Request, target: str, status: int, chain: list[str]) ->
     if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
         method, body = "GET", None
         headers = {k: v for k, v in headers.items() if k.lower() not in _BODY_HEADERS}
-    if _origin(target) != _origin(request.url):
+    # same origin = same scheme and host:port (host_key already drops default ports)
+    if (scheme_of(target), host_key(target)) != (scheme_of(request.url), host_key(request.url)):
         headers = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
     meta = {**request.meta, "redirect_urls": chain}
     return attrs.evolve(

@@ -16,7 +16,7 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from acrawl.site import NOT_FOUND, Reply
 LOOPBACK = "127.0.0.1"
 
 
-from cli_support import ACRAWL  # noqa: E402 - shared with tests/state and tests/redis
+from cli_support import ACRAWL, wait_for  # noqa: E402, F401 - shared with tests/state and tests/redis
 
 
 def base_env(*, autoload: bool = False, pythonpath: list[Path] | None = None) -> dict[str, str]:
@@ -242,10 +242,3 @@ def stop_site_process(site: SiteProcess) -> None:
         site.proc.wait()
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()

@@ -14,7 +14,7 @@ import subprocess
 import textwrap
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ CONCURRENCY = 16  # the default `concurrency`
 BATCH = 100  # the default `item_batch_size`
 
 
-from cli_support import ACRAWL  # noqa: E402 - shared with tests/e2e and tests/redis
+from cli_support import ACRAWL, wait_for  # noqa: E402, F401 - shared with tests/e2e and tests/redis
 
 
 def env() -> dict[str, str]:
@@ -71,13 +71,6 @@ def describe(code: int, err: str, out: str = "") -> str:
     return f"exit {code}\n--- stdout ---\n{out[-2000:]}\n--- stderr ---\n{err[-3000:]}"
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 def write_module(folder: Path, name: str, source: str) -> Path:
