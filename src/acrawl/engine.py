@@ -179,6 +179,7 @@ class Engine:
         self._pages = stats.get("pages")  # a resumed crawl counts its earlier pages
         self.reason = "finished"
         self._force = False
+        self._shared_queue = getattr(scheduler.queue, "poll_interval", None) is not None
         self.throttle = AutoThrottle(
             target_concurrency=s["autothrottle_target_concurrency"],
             min_delay=s["download_delay"], max_delay=s["autothrottle_max_delay"],
@@ -236,7 +237,7 @@ class Engine:
             if self._taking:
                 if free > 0:
                     for request in await sched.take(free):
-                        task = asyncio.create_task(self._handle(request))
+                        task = asyncio.create_task(self._work(request))
                         self._inflight.add(task)
                         task.add_done_callback(self._task_done)
             if not self._inflight:
@@ -250,6 +251,23 @@ class Engine:
                 await asyncio.wait_for(self._wake.wait(), wait)
             except TimeoutError:
                 pass
+
+    async def _work(self, request: Request) -> None:
+        """Handle ``request``, then, while the crawl is taking, the next ready one in the same
+        task: a finished page's slot is refilled the moment its callback returns (the next
+        request is on the wire before other finished pages are processed), instead of after
+        every response of a burst was processed, which would keep requests in lockstep waves
+        and leave the connection idle while the CPU works. A shared queue (``poll_interval``)
+        is asked in batches by :meth:`_loop` instead, one round trip for many requests."""
+        sched = self.scheduler
+        while True:
+            await self._handle(request)
+            if not self._taking or self._shared_queue:
+                return
+            following = await sched.take(1)
+            if not following:
+                return
+            request = following[0]
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)

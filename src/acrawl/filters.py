@@ -7,8 +7,8 @@ An empty list allows every host (as Scrapy's ``allowed_domains``).
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
-from weakref import WeakKeyDictionary
 
 from .hookspecs import hookimpl
 from .urls import _split, host_key, hostname
@@ -60,13 +60,16 @@ class HostMatcher:
         return self.empty or self.allows_host(hostname(url), host_key(url))
 
 
-_matchers: WeakKeyDictionary[Spider, HostMatcher] = WeakKeyDictionary()
+#: by ``id(spider)``, dropped when the spider is collected (a WeakKeyDictionary lookup builds
+#: a weak reference per call, and this runs once per extracted link)
+_matchers: dict[int, HostMatcher] = {}
 
 
 def matcher_for(spider: Spider) -> HostMatcher:
-    m = _matchers.get(spider)
+    m = _matchers.get(id(spider))
     if m is None:
-        m = _matchers[spider] = HostMatcher(list(getattr(spider, "allowed_hosts", None) or ()))
+        m = _matchers[id(spider)] = HostMatcher(list(getattr(spider, "allowed_hosts", None) or ()))
+        weakref.finalize(spider, _matchers.pop, id(spider), None)
     return m
 
 

@@ -14,7 +14,12 @@ from urllib.parse import urljoin
 
 import attrs
 from parsel import Selector, SelectorList
-from w3lib.encoding import html_to_unicode
+from w3lib.encoding import (
+    html_body_declared_encoding,
+    html_to_unicode,
+    http_content_type_encoding,
+    read_bom,
+)
 
 from .urls import Joiner, host_key
 
@@ -101,6 +106,7 @@ class Failure:
 
 
 _UNSET: Any = object()
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @attrs.define(slots=True, eq=False)
@@ -146,6 +152,23 @@ class Response:
             enc, text = "utf-8", self.body.decode("utf-8", "replace")
         self._encoding, self._text = enc, text
 
+    def _plain_utf8(self) -> bool:
+        """True when ``html_to_unicode`` would decode the body as UTF-8 without a BOM (the
+        common case): the same steps (BOM, header charset, ``<meta>``), stopping before the
+        costly detection. The parser then reads the bytes as they are, without the decode to
+        ``str`` and the re-encode parsel would do."""
+        if self._encoding is not None:
+            return self._encoding == "utf-8" and not self.body.startswith(_UTF8_BOM)
+        if read_bom(self.body)[0] is not None:
+            return False
+        enc = http_content_type_encoding(self.content_type)
+        if enc is None:
+            enc = html_body_declared_encoding(self.body)
+        if enc == "utf-8":
+            self._encoding = enc
+            return True
+        return False
+
     @property
     def encoding(self) -> str:
         """The encoding ``text`` was decoded with."""
@@ -169,9 +192,13 @@ class Response:
     @property
     def selector(self) -> Selector:
         if self._selector is None:
-            text = self.text
             kind = "xml" if _looks_xml(self.content_type) else "html"
-            self._selector = Selector(text=text or "<html></html>", type=kind, base_url=self.url)
+            if self.body.strip() and self._plain_utf8():
+                self._selector = Selector(body=self.body, encoding="utf-8", type=kind,
+                                          base_url=self.url)
+            else:
+                self._selector = Selector(text=self.text or "<html></html>", type=kind,
+                                          base_url=self.url)
         return self._selector
 
     def css(self, query: str) -> SelectorList[Selector]:

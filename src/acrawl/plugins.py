@@ -14,7 +14,7 @@ import importlib
 import inspect
 import logging
 import os
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncIterable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -125,13 +125,30 @@ def _plugin_label(pm: pluggy.PluginManager, impl: Any) -> str:
     return name.rsplit(".", 1)[-1] if name.startswith("acrawl.") else name
 
 
+def _by_keyword(func: Callable[..., Any],
+                argnames: tuple[str, ...]) -> Callable[[str, Request, Spider], Any]:
+    """``func`` (an ``acrawl_filter_url`` implementation taking any subset of its arguments,
+    as pluggy allows) called as ``f(url, request, spider)``, without pluggy's per-call
+    argument gathering: this runs once per extracted link."""
+    if argnames == ("url", "spider"):
+        return lambda url, request, spider: func(url, spider)
+    if argnames == ("url",):
+        return lambda url, request, spider: func(url)
+    if argnames == ("url", "request", "spider"):
+        return func
+    def call(url: str, request: Request, spider: Spider) -> Any:
+        args = {"url": url, "request": request, "spider": spider}
+        return func(*[args[a] for a in argnames])
+    return call
+
+
 class Hooks:
     """Typed calls into the plugins; each method states how results combine."""
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self.pm = pm
         self._h = pm.hook
-        self._filters: list[tuple[str, Any, tuple[str, ...]]] = []
+        self._filters: list[tuple[str, Callable[[str, Request, Spider], Any]]] = []
         self.refresh()
 
     def refresh(self) -> None:
@@ -141,7 +158,7 @@ class Hooks:
         #: wrappers need pluggy's own call loop (then drops are reported as "url_filter")
         self._filter_wrapped = any(i.hookwrapper or i.wrapper for i in impls)
         self._filters = [
-            (_plugin_label(self.pm, impl), impl.function, tuple(impl.argnames))
+            (_plugin_label(self.pm, impl), _by_keyword(impl.function, tuple(impl.argnames)))
             for impl in reversed(impls) if not (impl.hookwrapper or impl.wrapper)
         ]
         self._observe = {
@@ -191,9 +208,8 @@ class Hooks:
         if self._filter_wrapped:
             results = self._h.acrawl_filter_url(url=url, request=request, spider=spider)
             return "url_filter" if any(r is False for r in results) else None
-        args = {"url": url, "request": request, "spider": spider}
-        for label, func, argnames in self._filters:
-            if func(*[args[a] for a in argnames]) is False:
+        for label, func in self._filters:
+            if func(url, request, spider) is False:
                 return label
         return None
 

@@ -23,6 +23,12 @@ Usage::
         ...  # crawl srv.base_url from this thread's loop
 
     $ python -m acrawl.site links --pages 10000 --latency 0.05   # prints the URL, then serves
+
+``serve`` is an aiohttp application (with hit counts), for tests. ``python -m acrawl.site``
+serves through :func:`serve_fast` instead: a minimal HTTP/1.1 server on a bare asyncio
+protocol, so that in a benchmark the server costs a small fraction of the crawler's CPU (the
+role nginx plays in the reference measurements) and ``--latency`` delays each response
+without holding a coroutine per request.
 """
 
 from __future__ import annotations
@@ -39,13 +45,15 @@ import signal
 import sys
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, Protocol
+from urllib.parse import parse_qsl, unquote
 
 from aiohttp import web
 from w3lib.url import canonicalize_url
 
-__all__ = ["LinkSite", "Served", "ShopSite", "ThreadedServer", "make_app", "run_in_thread", "serve"]
+__all__ = ["LinkSite", "Served", "ShopSite", "ThreadedServer", "make_app", "run_in_thread", "serve",
+           "serve_fast"]
 
 HTML = "text/html; charset=utf-8"
 ROBOTS = "User-agent: *\nAllow: /\n"
@@ -378,6 +386,105 @@ def run_in_thread(site: Site, host: str = "127.0.0.1", port: int = 0) -> Threade
     return ThreadedServer(site, host, port)
 
 
+_REASONS = {200: "OK", 301: "Moved Permanently", 400: "Bad Request", 404: "Not Found",
+            405: "Method Not Allowed"}
+_MAX_HEAD = 64 * 1024
+
+
+def _http_reply(r: Reply, keep_alive: bool, head_only: bool) -> bytes:
+    body = r.body.encode()
+    lines = [f"HTTP/1.1 {r.status} {_REASONS.get(r.status, 'Unknown')}",
+             f"Content-Type: {r.content_type}", f"Content-Length: {len(body)}"]
+    if r.location is not None:
+        lines.append(f"Location: {r.location}")
+    if not keep_alive:
+        lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (b"" if head_only else body)
+
+
+class _FastHTTP(asyncio.Protocol):
+    """One connection of :func:`serve_fast`: requests are answered one at a time, in order."""
+
+    def __init__(self, respond: Callable[[str, str, bool, bool], bytes], latency: float) -> None:
+        self._respond, self._latency = respond, latency
+        self._buf, self._busy = b"", False
+        self._transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._transport = None
+
+    def data_received(self, data: bytes) -> None:
+        self._buf += data
+        if not self._busy:
+            self._next()
+
+    def _next(self) -> None:
+        end = self._buf.find(b"\r\n\r\n")
+        if end < 0:
+            if len(self._buf) > _MAX_HEAD and self._transport is not None:
+                self._transport.close()
+            return
+        head, self._buf = self._buf[:end].decode("latin-1"), self._buf[end + 4:]
+        request_line, *header_lines = head.split("\r\n")
+        headers = {}
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        skip = headers.get("content-length", "0")
+        self._buf = self._buf[int(skip) if skip.isdigit() else 0:]  # a body we do not read
+        parts = request_line.split(" ")
+        method, target, version = parts if len(parts) == 3 else ("", "", "")
+        connection = headers.get("connection", "").lower()
+        keep_alive = (connection != "close" if version == "HTTP/1.1"
+                      else connection == "keep-alive")
+        if method in ("GET", "HEAD") and target.startswith("/"):
+            reply = self._respond(headers.get("host", ""), target, keep_alive, method == "HEAD")
+        else:
+            keep_alive = False
+            status = 405 if method and target.startswith("/") else 400
+            reply = _http_reply(Reply(status, ""), keep_alive, False)
+        self._busy = True
+        if self._latency > 0:
+            asyncio.get_running_loop().call_later(self._latency, self._send, reply, keep_alive)
+        else:
+            self._send(reply, keep_alive)
+
+    def _send(self, reply: bytes, keep_alive: bool) -> None:
+        self._busy = False
+        if self._transport is None or self._transport.is_closing():
+            return
+        self._transport.write(reply)
+        if not keep_alive:
+            self._transport.close()
+        elif self._buf:
+            self._next()
+
+
+async def serve_fast(site: Site, host: str = "127.0.0.1",
+                     port: int = 0) -> tuple[asyncio.Server, str]:
+    """Serve ``site`` with the minimal HTTP/1.1 server; returns ``(server, base_url)``.
+
+    GET and HEAD, keep-alive (HTTP/1.1 default, ``Connection: close`` honoured), no chunked
+    request bodies; ``site.latency`` delays every response. Encoded replies are cached."""
+    if not ipaddress.ip_address(host).is_loopback:
+        raise ValueError(f"refusing to bind non-loopback address {host!r}")
+
+    @functools.lru_cache(maxsize=1 << 14)
+    def respond(host_header: str, target: str, keep_alive: bool, head_only: bool) -> bytes:
+        raw_path, _, raw_query = target.partition("?")
+        query = dict(parse_qsl(raw_query, keep_blank_values=True))
+        r = site.render(unquote(raw_path), query, f"http://{host_header}")
+        return _http_reply(r, keep_alive, head_only)
+
+    server = await asyncio.get_running_loop().create_server(
+        lambda: _FastHTTP(respond, site.latency), host, port)
+    port = server.sockets[0].getsockname()[1]
+    return server, f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m acrawl.site", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="kind", required=True)
@@ -391,6 +498,9 @@ def main(argv: list[str] | None = None) -> int:
         sp.add_argument("--seed", type=int, default=0)
         sp.add_argument("--latency", type=float, default=0.0)
         sp.add_argument("--port", type=int, default=0)
+        sp.add_argument("--server", choices=("fast", "aiohttp"), default="fast",
+                        help="fast: the minimal server for benchmarks (default); aiohttp: "
+                             "the aiohttp application the tests use")
     args = p.parse_args(argv)
     site: Site = (LinkSite(args.pages, args.seed, args.latency, args.offsite_links)
                   if args.kind == "links" else
@@ -403,8 +513,14 @@ def main(argv: list[str] | None = None) -> int:
                 asyncio.get_running_loop().add_signal_handler(sig, stop.set)
             except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
                 pass
-        async with await serve(site, port=args.port) as served:
-            print(served.base_url, flush=True)
+        if args.server == "aiohttp":
+            async with await serve(site, port=args.port) as served:
+                print(served.base_url, flush=True)
+                await stop.wait()
+            return
+        server, base_url = await serve_fast(site, port=args.port)
+        async with server:
+            print(base_url, flush=True)
             await stop.wait()
 
     try:

@@ -120,7 +120,14 @@ class BenchSpider(Spider):
             raise ConfigError(
                 "spider 'bench': pages must be an integer and latency a number") from None
         self._proc: subprocess.Popen[str] | None = None
-        if url is None:
+        self.url = url
+        if url is not None:
+            self.start_urls = [url.rstrip("/") + "/"]  # type: ignore[misc]
+
+    def start_requests(self) -> Any:
+        """Start the site server when the crawl asks for its first requests (not in
+        ``__init__``), so that a configuration error found later leaves no server behind."""
+        if self.url is None:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "acrawl.site", "links", "--pages", str(self.pages),
                  "--latency", str(self.latency)],
@@ -129,9 +136,9 @@ class BenchSpider(Spider):
             assert self._proc.stdout is not None
             url = self._proc.stdout.readline().strip()
             if not url.startswith("http://"):
-                self._proc.kill()
-                raise ConfigError("spider 'bench': the benchmark site did not start")
-        self.start_urls = [url.rstrip("/") + "/"]  # type: ignore[misc]
+                raise RuntimeError("the benchmark site did not start")
+            self.start_urls = [url + "/"]  # type: ignore[misc]
+        yield from super().start_requests()
 
     def parse(self, response: Response) -> Any:
         yield {"url": response.url}

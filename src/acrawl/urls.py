@@ -56,7 +56,9 @@ def _url_digest(url: str) -> bytes:
 def fingerprint(request: Request) -> bytes:
     """A 16-byte digest identifying ``request`` for dedup (method + canonical URL + body)."""
     if request.method == "GET" and not request.body:
-        return _url_digest(request.url)
+        url = request.url
+        cut = url.find("#")  # the fragment is not part of the canonical URL: one cache entry
+        return _url_digest(url if cut < 0 else url[:cut])
     h = blake2b(canonicalize(request.url).encode("utf-8", "surrogatepass"),
                 digest_size=FINGERPRINT_SIZE)
     h.update(b"\0" + request.method.encode() + b"\0" + (request.body or b""))
@@ -120,7 +122,12 @@ class Joiner:
 
     def join(self, href: str) -> str:
         href = href.strip()
-        if (not self.origin or not href or href[0] in "?#" or href[-1] in "?#"
+        cut = href.find("#")
+        if cut > 0:  # "page#part": join the page; an empty fragment ("x#") is dropped
+            head, fragment = href[:cut], href[cut:]
+            if ":" not in head.split("/", 1)[0] or head.startswith(("http://", "https://")):
+                return self.join(head) + (fragment if len(fragment) > 1 else "")
+        if (not self.origin or not href or href[0] in "?#" or href[-1] == "?"
                 or href.startswith("//") or "\\" in href):
             return urljoin(self.base, href)
         if href.startswith(("http://", "https://")):

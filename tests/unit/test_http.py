@@ -167,6 +167,30 @@ def test_invalid_bytes_never_raise(body: bytes, ctype: str | None) -> None:
     r.css("p")  # the selector builds on whatever was decoded
 
 
+@pytest.mark.parametrize(
+    ("body", "ctype"),
+    [
+        ("<p>caf\u00e9 \u2014 ok</p>".encode(), "text/html; charset=utf-8"),  # bytes path
+        ("<meta charset=utf-8><p>caf\u00e9</p>".encode(), "text/html"),  # bytes path
+        (b"<p>bad \xff\xfe bytes \xc3</p>", "text/html; charset=utf-8"),  # bytes path, replaced
+        (b"\xef\xbb\xbf<p>bom caf\xc3\xa9</p>", "text/html"),  # BOM: decoded text
+        (b"<p>caf\xe9</p>", "text/html; charset=cp1252"),  # another charset: decoded text
+        (b"<meta charset=utf-8><p>caf\xe9</p>", "text/html; charset=latin-1"),  # header wins
+        (b"<p>caf\xe9</p>", "text/html"),  # nothing declared: detection
+        (b"<p>a\x00b</p>", "text/html; charset=utf-8"),
+    ],
+)
+def test_selector_reads_what_text_decodes(body: bytes, ctype: str) -> None:
+    # UTF-8 pages are parsed from their bytes (no decode + re-encode); the result must be
+    # the tree of the decoded text, whichever way it was built
+    from parsel import Selector
+
+    r = make_response(body, ctype)
+    expected = Selector(text=make_response(body, ctype).text).css("p").xpath("string()").get()
+    assert r.css("p").xpath("string()").get() == expected
+    assert r.encoding == make_response(body, ctype).encoding
+
+
 def test_text_is_decoded_once() -> None:
     r = make_response("x", "text/html; charset=utf-8")
     assert r.text is r.text

@@ -256,3 +256,16 @@ def test_canonical_url_keeps_host_and_scheme(
 @given(_key, _key)
 def test_distinct_paths_distinct_fingerprints(a: str, b: str) -> None:
     assert (fp(f"http://e.com/{a}") == fp(f"http://e.com/{b}")) is (a == b)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_scheme, _host, st.lists(_segment, max_size=4), _params, _fragment)
+def test_fingerprint_of_url_with_fragment_is_the_digest_of_its_whole_canonical_form(
+    scheme: str, host: str, segments: list[str], params: list[tuple[str, str]],
+    fragment: str | None,
+) -> None:
+    # fingerprint() cuts the fragment before its cache lookup; w3lib drops it too
+    from acrawl.urls import _url_digest
+
+    url = _build(scheme, host, segments, params, fragment)
+    assert fp(url) == _url_digest.__wrapped__(url)
