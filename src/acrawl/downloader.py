@@ -20,6 +20,7 @@ redirect into a new request that passes filters, robots and dedup again) and doe
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import logging
 import socket
@@ -73,6 +74,10 @@ def is_public_address(addr: str) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     return ip.is_global and not ip.is_multicast
+
+
+#: the same few hosts are checked on every request
+_is_public_cached = functools.lru_cache(maxsize=1024)(is_public_address)
 
 
 class _Blocked(OSError):
@@ -246,7 +251,7 @@ class AiohttpDownloader(Downloader):
         if scheme_of(request.url) not in FETCHABLE_SCHEMES:
             raise DownloadError(f"scheme not fetched: {request.url}", request)
         host = hostname(request.url)
-        if _looks_numeric(host) and not is_public_address(host) and not self.trusted(host):
+        if _looks_numeric(host) and not _is_public_cached(host) and not self.trusted(host):
             # aiohttp skips the resolver for anything that looks like an IP (even 127.1 or
             # 2130706433): refuse every such host that is not a canonical public address
             raise BlockedAddress(f"{host} is not a public address", request)
@@ -266,10 +271,7 @@ class AiohttpDownloader(Downloader):
                     data=request.body,
                     allow_redirects=False,
                     proxy=self.proxy,
-                    timeout=aiohttp.ClientTimeout(
-                        total=self.timeout, sock_connect=self.timeout, sock_read=self.timeout
-                    ),
-                ) as resp:
+                ) as resp:  # asyncio.timeout bounds the whole attempt: no per-read timers
                     body, truncated = await self._read_body(resp)
                     return Response(
                         url=str(resp.url) if request.url != str(resp.url) else request.url,
@@ -323,6 +325,9 @@ class AiohttpDownloader(Downloader):
                 logger.debug("unknown Content-Encoding %r at %s; body kept as is",
                              encoding, resp.url)
         declared = resp.content_length
+        if decoder is None and declared is not None and declared <= limit:
+            # the parser stops at Content-Length: the body cannot exceed the limit
+            return await resp.read(), False
         if decoder is None and declared is not None and declared > limit:
             logger.warning("%s: Content-Length %d exceeds max_response_size %d; cut",
                            resp.url, declared, limit)

@@ -97,6 +97,12 @@ def _split(url: str) -> tuple[str, str]:
     return _netloc_parts(scheme.lower(), rest[:end])
 
 
+#: Joiner results by folder (origin + directory), then by href; bounded (~2-4 MiB at most)
+_JOINED: dict[str, dict[str, str]] = {}
+_JOINED_FOLDERS = 64
+_JOINED_PER_FOLDER = 1 << 12
+
+
 class Joiner:
     """Resolves links against one base URL, like ``urllib.parse.urljoin`` but with fast paths
     for the shapes pages are full of (absolute, ``/path``, ``path``, ``./x``, ``../x``); the
@@ -106,7 +112,7 @@ class Joiner:
     'http://a.test/x/y'
     """
 
-    __slots__ = ("base", "dir", "origin")
+    __slots__ = ("_known", "base", "dir", "origin")
 
     def __init__(self, base: str) -> None:
         self.base = base
@@ -119,14 +125,35 @@ class Joiner:
         self.origin = f"{scheme}://{rest[:end]}" if sep else ""
         path = rest[end:].split("#", 1)[0].split("?", 1)[0] or "/"
         self.dir = path[: path.rfind("/") + 1] if path.startswith("/") else "/"
+        # a link's absolute form depends only on origin + directory (unless it starts with ?
+        # or #): pages of one folder share their results, as menus repeat on every page
+        folder = self.origin + self.dir
+        known = _JOINED.get(folder)
+        if known is None:
+            if len(_JOINED) >= _JOINED_FOLDERS:
+                _JOINED.clear()
+            known = _JOINED[folder] = {}
+        self._known = known
 
     def join(self, href: str) -> str:
+        known = self._known
+        absolute = known.get(href)
+        if absolute is None:
+            absolute = self._join(href)
+            bare = href.strip()  # "", "?x", "#x" and "//..." depend on more than the folder
+            if self.origin and bare and bare[0] not in "?#" and not bare.startswith("//"):
+                if len(known) >= _JOINED_PER_FOLDER:
+                    known.clear()
+                known[href] = absolute
+        return absolute
+
+    def _join(self, href: str) -> str:
         href = href.strip()
         cut = href.find("#")
         if cut > 0:  # "page#part": join the page; an empty fragment ("x#") is dropped
             head, fragment = href[:cut], href[cut:]
             if ":" not in head.split("/", 1)[0] or head.startswith(("http://", "https://")):
-                return self.join(head) + (fragment if len(fragment) > 1 else "")
+                return self._join(head) + (fragment if len(fragment) > 1 else "")
         if (not self.origin or not href or href[0] in "?#" or href[-1] == "?"
                 or href.startswith("//") or "\\" in href):
             return urljoin(self.base, href)

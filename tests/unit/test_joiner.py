@@ -15,6 +15,9 @@ BASES = [
     "http://a.test:8080/d/",
     "https://a.test/x/y/z",
     "http://a.test/d/..",
+    "http://a.test/d/e/",  # the same folder as /d/e/page?q=1#f: they share cached joins
+    "http://a.test/d/e/x;p?y=2",
+    "http://a.test/d/e/page?other#g",
 ]
 SEGMENTS = st.sampled_from(["a", "..", ".", "", "b?c", "#d", "x:y", "%2e", "?", "#", "p", "12",
                             "é", " ", "\\"])
