@@ -170,6 +170,10 @@ class Engine:
         follow = s["follow_links"]
         self.follow_links = bool(spider.follow_links if follow is None else follow)
         self._inflight: set[asyncio.Task[None]] = set()
+        #: requests between being taken and their download's end (``concurrency`` bounds this);
+        #: a downloaded page is then processed while the next download is already on the wire,
+        #: with at most ``concurrency`` pages waiting for or in their callbacks
+        self._downloading = 0
         self._wake = asyncio.Event()
         self._taking = True  # False once stopping: no new downloads
         self._accepting = True  # False after max_pages: new requests are dropped
@@ -228,15 +232,21 @@ class Engine:
     def in_flight(self) -> int:
         return len(self._inflight)
 
+    def _free(self) -> int:
+        """How many more requests may start downloading now."""
+        return min(self.concurrency - self._downloading,
+                   2 * self.concurrency - len(self._inflight))
+
     # -- main loop ------------------------------------------------------------------------------
     async def _loop(self, feeder: asyncio.Task[None]) -> None:
         sched = self.scheduler
         while True:
             self._wake.clear()
-            free = self.concurrency - len(self._inflight)
+            free = self._free()
             if self._taking:
                 if free > 0:
                     for request in await sched.take(free):
+                        self._downloading += 1
                         task = asyncio.create_task(self._work(request))
                         self._inflight.add(task)
                         task.add_done_callback(self._task_done)
@@ -253,20 +263,21 @@ class Engine:
                 pass
 
     async def _work(self, request: Request) -> None:
-        """Handle ``request``, then, while the crawl is taking, the next ready one in the same
-        task: a finished page's slot is refilled the moment its callback returns (the next
-        request is on the wire before other finished pages are processed), instead of after
-        every response of a burst was processed, which would keep requests in lockstep waves
-        and leave the connection idle while the CPU works. A shared queue (``poll_interval``)
-        is asked in batches by :meth:`_loop` instead, one round trip for many requests."""
+        """Handle ``request``, then, while the crawl is taking and a download slot is free,
+        the next ready one in the same task: the slot a page frees is refilled the moment its
+        callback returns, not after every other finished page was processed (which keeps
+        requests in lockstep waves and the connections idle while the CPU works). A shared
+        queue (``poll_interval``) is asked in batches by :meth:`_loop` instead, one round trip
+        for many requests."""
         sched = self.scheduler
         while True:
             await self._handle(request)
-            if not self._taking or self._shared_queue:
+            if not self._taking or self._shared_queue or self._free() <= 0:
                 return
             following = await sched.take(1)
             if not following:
                 return
+            self._downloading += 1
             request = following[0]
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
@@ -406,6 +417,12 @@ class Engine:
         self.hooks.request_dropped(request, reason, self.spider)
 
     # -- one request ----------------------------------------------------------------------------
+    def _download_finished(self, request: Request) -> None:
+        """The host slot and the download slot of ``request`` are free (once per request)."""
+        self.scheduler.release(request)
+        self._downloading -= 1
+        self._wake.set()
+
     async def _handle(self, request: Request) -> None:
         released = False
         try:
@@ -422,17 +439,17 @@ class Engine:
                 response = await self.downloader.fetch(request)
             except DownloadError as exc:
                 self._throttle(request, started, None)
-                self.scheduler.release(request)
                 released = True
+                self._download_finished(request)
                 await self._download_failed(request, exc)
                 return
             self._throttle(request, started, response.status)
-            self.scheduler.release(request)
             released = True
+            self._download_finished(request)
             await self._handle_response(request, response)
         finally:
             if not released:
-                self.scheduler.release(request)
+                self._download_finished(request)
 
     def _throttle(self, request: Request, started: float, status: int | None) -> None:
         if self.throttle is not None:

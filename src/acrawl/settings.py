@@ -44,7 +44,7 @@ def _non_negative(v: Any) -> str | None:
 
 
 DEFAULT_SETTINGS: tuple[Setting, ...] = (
-    Setting("concurrency", int, 16, "requests in flight at once, all hosts", check=_positive),
+    Setting("concurrency", int, 16, "downloads in flight at once, all hosts", check=_positive),
     Setting("per_host_concurrency", int, 8, "requests in flight at once per host", check=_positive),
     Setting("download_delay", float, 0.0, "seconds between requests to one host",
             check=_non_negative),

@@ -1025,3 +1025,47 @@ async def test_engine_does_not_busy_wait_at_the_concurrency_cap(
     assert len(spider.seen) == 3
     assert wall >= 1.5
     assert cpu < 0.4, f"{cpu:.2f}s of CPU in {wall:.2f}s of mostly idle waiting"
+
+
+async def test_concurrency_bounds_downloads_not_callbacks(
+    crawl: Any, serve_app: Any, page: Any, rec: Recorder
+) -> None:
+    """``concurrency`` bounds downloads in flight. A page in its callback no longer holds a
+    download slot, so the next download starts while it is processed; at most
+    ``concurrency`` pages wait for or run their callbacks besides."""
+    state = {"downloading": 0, "max_downloading": 0, "in_callback": 0, "max_in_callback": 0,
+             "downloads_during_callbacks": 0}
+
+    async def handler(request: web.Request) -> web.Response:
+        await rec.note(request)
+        state["downloading"] += 1
+        state["max_downloading"] = max(state["max_downloading"], state["downloading"])
+        if state["in_callback"]:
+            state["downloads_during_callbacks"] += 1
+        await asyncio.sleep(0.02)
+        state["downloading"] -= 1
+        return page("x")
+
+    async with serve_app({"/{n}": handler}) as base:
+
+        class SlowCallbacks(Spider):
+            name = "slow_callbacks"
+
+            def start_requests(self) -> Any:
+                for n in range(24):
+                    yield Request(f"{base}/{n}")
+
+            async def parse(self, response: Response) -> Any:
+                state["in_callback"] += 1
+                state["max_in_callback"] = max(state["max_in_callback"], state["in_callback"])
+                await asyncio.sleep(0.1)  # e.g. a callback awaiting a slow service
+                state["in_callback"] -= 1
+                yield {"url": response.url}
+
+        result, _ = await crawl(SlowCallbacks, settings={"concurrency": 2,
+                                                         "per_host_concurrency": 2,
+                                                         "obey_robots": False})
+    assert len(rec.hits) == 24 and result.stats["items"] == 24
+    assert state["max_downloading"] == 2
+    assert state["downloads_during_callbacks"] > 0
+    assert 2 < state["max_in_callback"] <= 4  # callbacks overlap beyond 2, bounded by 2 x 2
