@@ -366,7 +366,8 @@ class Engine:
                 self._drop(req, "dropped/max_pages")
                 continue
             url = req.url
-            if scheme_of(url) not in FETCHABLE_SCHEMES:
+            if (not url.startswith(("http://", "https://"))
+                    and scheme_of(url) not in FETCHABLE_SCHEMES):
                 self._drop(req, "dropped/scheme")
                 continue
             if not host_key(url):

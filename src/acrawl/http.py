@@ -47,29 +47,68 @@ def _to_body(value: bytes | str | None) -> bytes | None:
     return bytes(value)
 
 
-@attrs.frozen(slots=True, weakref_slot=False)
+_set = object.__setattr__
+
+
+@attrs.frozen(slots=True, weakref_slot=False, init=False)
 class Request:
     """A request to fetch, Scrapy-style.
 
     ``callback``/``errback`` are callables (usually spider methods) or method names; ``None``
     means ``spider.parse``. ``depth``, ``retries``, ``redirects`` and ``referer`` are filled in
-    by the engine as the crawl goes.
+    by the engine as the crawl goes. ``method`` is upper-cased, ``headers`` become a dict of
+    strings, a ``str`` body is UTF-8 encoded, ``meta`` and ``cb_kwargs`` are copied.
     """
 
     url: str
     callback: Callback = None
     errback: Callback = None
-    method: str = attrs.field(default="GET", converter=_upper)
-    headers: dict[str, str] = attrs.field(factory=dict, converter=_to_headers)
-    body: bytes | None = attrs.field(default=None, converter=_to_body)
-    meta: dict[str, Any] = attrs.field(factory=dict, converter=lambda v: dict(v) if v else {})
-    cb_kwargs: dict[str, Any] = attrs.field(factory=dict, converter=lambda v: dict(v) if v else {})
+    method: str = "GET"
+    headers: dict[str, str] = attrs.field(factory=dict)
+    body: bytes | None = None
+    meta: dict[str, Any] = attrs.field(factory=dict)
+    cb_kwargs: dict[str, Any] = attrs.field(factory=dict)
     priority: int = 0
     dont_filter: bool = False
     depth: int = attrs.field(default=0, kw_only=True)
     retries: int = attrs.field(default=0, kw_only=True)
     redirects: int = attrs.field(default=0, kw_only=True)
     referer: str | None = attrs.field(default=None, kw_only=True)
+
+    # Written out rather than generated with converters: a crawl builds one Request per
+    # extracted link, and the defaults need no conversion.
+    def __init__(
+        self,
+        url: str,
+        callback: Callback = None,
+        errback: Callback = None,
+        method: str = "GET",
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        body: bytes | str | None = None,
+        meta: Mapping[str, Any] | None = None,
+        cb_kwargs: Mapping[str, Any] | None = None,
+        priority: int = 0,
+        dont_filter: bool = False,
+        *,
+        depth: int = 0,
+        retries: int = 0,
+        redirects: int = 0,
+        referer: str | None = None,
+    ) -> None:
+        _set(self, "url", url)
+        _set(self, "callback", callback)
+        _set(self, "errback", errback)
+        _set(self, "method", method if method == "GET" else _upper(method))
+        _set(self, "headers", _to_headers(headers) if headers else {})
+        _set(self, "body", body if body is None else _to_body(body))
+        _set(self, "meta", dict(meta) if meta else {})
+        _set(self, "cb_kwargs", dict(cb_kwargs) if cb_kwargs else {})
+        _set(self, "priority", priority)
+        _set(self, "dont_filter", dont_filter)
+        _set(self, "depth", depth)
+        _set(self, "retries", retries)
+        _set(self, "redirects", redirects)
+        _set(self, "referer", referer)
 
     def replace(self, **changes: Any) -> Request:
         """A copy with ``changes`` applied (``attrs.evolve``)."""
@@ -235,19 +274,26 @@ class Response:
         A ``mailto:``/``javascript:``/``tel:`` URL gives a request the engine drops and counts
         as filtered; it never raises in the callback.
         """
-        if isinstance(url, Link):
+        if type(url) is str:
+            target = url
+        elif isinstance(url, Link):
             target = url.url
         elif isinstance(url, Selector):
             target = _selector_href(url)
         else:
             target = str(url)
-        kwargs.setdefault("depth", self.request.depth + 1)
-        kwargs.setdefault("referer", self.url)
+        joiner = self._joiner
+        if joiner is None:
+            joiner = self._joiner = Joiner(self.base_url)
         try:
-            absolute = self.urljoin(target)
+            absolute = joiner.join(target)
         except ValueError:  # unparsable (e.g. "//["): the engine drops it as an invalid URL
             absolute = target
-        return Request(absolute, callback, **kwargs)
+        if kwargs:
+            kwargs.setdefault("depth", self.request.depth + 1)
+            kwargs.setdefault("referer", self.url)
+            return Request(absolute, callback, **kwargs)
+        return Request(absolute, callback, depth=self.request.depth + 1, referer=self.url)
 
     def follow_all(
         self,

@@ -97,10 +97,10 @@ def _split(url: str) -> tuple[str, str]:
     return _netloc_parts(scheme.lower(), rest[:end])
 
 
-#: Joiner results by folder (origin + directory), then by href; bounded (~2-4 MiB at most)
+#: Joiner results by folder (origin + directory), then by href; bounded (~3 MiB at most)
 _JOINED: dict[str, dict[str, str]] = {}
-_JOINED_FOLDERS = 64
-_JOINED_PER_FOLDER = 1 << 12
+_JOINED_FOLDERS = 16
+_JOINED_PER_FOLDER = 1 << 11
 
 
 class Joiner:
@@ -141,10 +141,9 @@ class Joiner:
         if absolute is None:
             absolute = self._join(href)
             bare = href.strip()  # "", "?x", "#x" and "//..." depend on more than the folder
-            if self.origin and bare and bare[0] not in "?#" and not bare.startswith("//"):
-                if len(known) >= _JOINED_PER_FOLDER:
-                    known.clear()
-                known[href] = absolute
+            if (len(known) < _JOINED_PER_FOLDER and self.origin and bare
+                    and bare[0] not in "?#" and not bare.startswith("//")):
+                known[href] = absolute  # the first links met: menus, pagination
         return absolute
 
     def _join(self, href: str) -> str:
@@ -152,30 +151,28 @@ class Joiner:
         cut = href.find("#")
         if cut > 0:  # "page#part": join the page; an empty fragment ("x#") is dropped
             head, fragment = href[:cut], href[cut:]
-            if ":" not in head.split("/", 1)[0] or head.startswith(("http://", "https://")):
+            if not _has_scheme(head) or head.startswith(("http://", "https://")):
                 return self._join(head) + (fragment if len(fragment) > 1 else "")
         if (not self.origin or not href or href[0] in "?#" or href[-1] == "?"
                 or href.startswith("//") or "\\" in href):
             return urljoin(self.base, href)
         if href.startswith(("http://", "https://")):
-            if "/." in href:
-                return urljoin(self.base, href)
-            return href
-        if ":" in href.split("/", 1)[0] or "//" in href:  # mailto:, javascript:, odd paths
+            return urljoin(self.base, href) if "/." in href else href
+        if _has_scheme(href) or "//" in href:  # mailto:, javascript:, odd paths
             return urljoin(self.base, href)
-        cut = len(href)
-        for ch in "?#":
-            i = href.find(ch, 0, cut)
-            if i >= 0:
-                cut = i
-        path, sep, tail = href[:cut], href[cut:cut + 1], href[cut + 1:]
-        if path.startswith("/"):
-            full = path
-        else:
-            full = self.dir + path
-        if "." in full:
+        # a path (no "#" is left), maybe with a query
+        cut = href.find("?")
+        path, query = (href, "") if cut < 0 else (href[:cut], href[cut:])
+        full = path if path[0] == "/" else self.dir + path
+        if "/." in full:  # a "." or ".." segment
             full = _remove_dot_segments(full)
-        return self.origin + full + sep + tail
+        return self.origin + full + query
+
+
+def _has_scheme(href: str) -> bool:
+    """A ":" before any "/" (``mailto:x``, ``http://``...)."""
+    colon = href.find(":")
+    return colon >= 0 and href.find("/", 0, colon) < 0
 
 
 def _remove_dot_segments(path: str) -> str:
