@@ -109,15 +109,24 @@ class MemoryDupeFilter:
 
     async def add(self, fingerprints: Sequence[bytes]) -> list[bool]:
         out = []
-        insert = self._insert
-        for fp in fingerprints:
+        table, mask = self._table, self._mask
+        for fp in fingerprints:  # _insert, inlined: this runs once per extracted link
             key = int.from_bytes(fp[:8], "little") or 1
-            new = insert(key)
-            out.append(new)
-            if new:
-                self._count += 1
-                if self._count * 3 > len(self._table) * 2:
-                    self._grow()
+            i = (key ^ (key >> 29)) & mask
+            while True:
+                slot = table[i]
+                if slot == key:
+                    out.append(False)
+                    break
+                if slot == 0:
+                    table[i] = key
+                    out.append(True)
+                    self._count += 1
+                    if self._count * 3 > len(table) * 2:
+                        self._grow()
+                        table, mask = self._table, self._mask
+                    break
+                i = (i + 1) & mask
         return out
 
     def __len__(self) -> int:

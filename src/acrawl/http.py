@@ -144,6 +144,22 @@ class Failure:
         return f"{type(self.exception).__name__}: {self.exception} ({self.request.url})"
 
 
+class _Selector(Selector):
+    """parsel's ``Selector`` with a faster ``get()`` for string results (attribute values and
+    text nodes, what crawls extract most): the same string, without first asking lxml's
+    serializer, which raises ``TypeError`` on a string before parsel falls back to it."""
+
+    __slots__ = ()
+
+    def get(self) -> Any:
+        root = self.root
+        if type(root) is str and self.type in ("html", "xml"):
+            return root
+        return super().get()
+
+    extract = get
+
+
 _UNSET: Any = object()
 _UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -233,11 +249,11 @@ class Response:
         if self._selector is None:
             kind = "xml" if _looks_xml(self.content_type) else "html"
             if self.body.strip() and self._plain_utf8():
-                self._selector = Selector(body=self.body, encoding="utf-8", type=kind,
-                                          base_url=self.url)
+                self._selector = _Selector(body=self.body, encoding="utf-8", type=kind,
+                                           base_url=self.url)
             else:
-                self._selector = Selector(text=self.text or "<html></html>", type=kind,
-                                          base_url=self.url)
+                self._selector = _Selector(text=self.text or "<html></html>", type=kind,
+                                           base_url=self.url)
         return self._selector
 
     def css(self, query: str) -> SelectorList[Selector]:

@@ -356,3 +356,21 @@ def test_links_uses_the_provider_once() -> None:
     assert r.links() == [Link("http://example.com/x")]
     assert r.links() == [Link("http://example.com/x")]
     assert len(calls) == 1
+
+
+def test_selector_results_match_parsel() -> None:
+    # acrawl's Selector shortcuts get() for string results; every kind of result must read
+    # exactly as with parsel's own Selector
+    from parsel import Selector
+
+    html = ('<html><body><a href="/a" title="t">A <b>bold</b></a><a href="b">B</a>'
+            '<p>one</p><p>two</p></body></html>')
+    r = make_response(html)
+    plain = Selector(text=html)
+    for query in ("a::attr(href)", "a::text", "p::text", "a", "b", "title"):
+        assert r.css(query).getall() == plain.css(query).getall()
+        assert r.css(query).get() == plain.css(query).get()
+        assert [s.get() for s in r.css(query)] == [s.extract() for s in plain.css(query)]
+    for query in ("count(//a)", "//a/@href", "string(//p)", "//p[1]/text()", "boolean(//a)"):
+        assert r.xpath(query).getall() == plain.xpath(query).getall()
+    assert r.css("a::attr(href)").re(r"\w") == plain.css("a::attr(href)").re(r"\w")

@@ -381,3 +381,18 @@ async def test_pace_applies_a_delay_learned_after_take(clock: FakeClock) -> None
     assert wake == pytest.approx(0.4)
     clock.advance(wake)  # type: ignore[arg-type]
     assert urls(await s.take(10)) == ["http://a.test/2"]
+
+
+async def test_dupefilter_is_exact_across_table_growth() -> None:
+    # 50,000 keys grow the table from 1,024 slots many times, within and between batches
+    import hashlib
+
+    fps = [hashlib.blake2b(str(i).encode(), digest_size=16).digest() for i in range(50_000)]
+    df = MemoryDupeFilter()
+    first = await df.add(fps[:30_000] + fps[:10])  # duplicates inside one batch too
+    assert first == [True] * 30_000 + [False] * 10
+    second = await df.add(fps[25_000:])
+    assert second == [False] * 5_000 + [True] * 20_000
+    assert await df.add(fps[::997]) == [False] * len(fps[::997])
+    assert len(df) == 50_000
+    assert df.nbytes <= 24 * 50_000 * 2  # the table stays between 1/3 and 2/3 full
