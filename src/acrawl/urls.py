@@ -163,8 +163,17 @@ class Joiner:
         # a path (no "#" is left), maybe with a query
         cut = href.find("?")
         path, query = (href, "") if cut < 0 else (href[:cut], href[cut:])
-        full = path if path[0] == "/" else self.dir + path
-        if "/." in full:  # a "." or ".." segment
+        if path[0] == "/":
+            full = path
+        else:
+            folder = self.dir
+            if path.startswith("./"):
+                path = path[2:]
+            while path.startswith("../"):  # up one folder (never above the root)
+                path = path[3:]
+                folder = folder[: folder.rfind("/", 0, len(folder) - 1) + 1] or "/"
+            full = folder + path
+        if "/." in full:  # a "." or ".." segment left
             full = _remove_dot_segments(full)
         return self.origin + full + query
 
