@@ -617,8 +617,12 @@ class Engine:
                     async for out in result:
                         self._route(out, requests, items, depth, request, name)
                 elif isinstance(result, Iterable) and not isinstance(result, str | bytes):
+                    route, add = self._route, requests.append
                     for out in result:
-                        self._route(out, requests, items, depth, request, name)
+                        if type(out) is Request and out.depth >= depth:
+                            add(out)  # the common case, as _route would: a followed link
+                        else:
+                            route(out, requests, items, depth, request, name)
                 else:
                     self._route(result, requests, items, depth, request, name)
         except Exception as exc:
