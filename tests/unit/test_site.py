@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 from w3lib.url import canonicalize_url
 
-from acrawl.site import LinkSite, ShopSite, make_app, run_in_thread, serve
+from acrawl.site import LinkSite, ShopSite, make_app, run_in_thread, serve, serve_fast
 
 BASE = "http://127.0.0.1:8000"
 
@@ -201,3 +201,81 @@ def test_module_entry_point_prints_url_and_stops(args: list[str]) -> None:
         finally:
             if proc.poll() is None:
                 proc.kill()
+
+
+
+# -- the minimal server behind python -m acrawl.site -------------------------------------------
+
+
+async def _raw(port: int, data: bytes, *, read_until_close: bool = True) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(data)
+    await writer.drain()
+    try:
+        if read_until_close:
+            return await asyncio.wait_for(reader.read(), 5)
+        return await asyncio.wait_for(reader.read(65536), 5)
+    finally:
+        writer.close()
+
+
+async def test_fast_server_serves_the_same_pages_as_the_aiohttp_app() -> None:
+    site = LinkSite(pages=120)
+    server, base = await serve_fast(site)
+    async with server, await serve(site) as reference:
+        for path in ["/", "/p/1", "/p/7", "/q/9?a=2&b=9", "/q/9?b=9&a=2", "/robots.txt"]:
+            async with aiohttp.ClientSession() as s:
+                async with s.get(base + path) as fast, s.get(reference.base_url + path) as ref:
+                    assert fast.status == ref.status == 200, path
+                    assert fast.content_type == ref.content_type
+                    want = (await ref.text()).replace(reference.base_url, base)
+                    assert await fast.text() == want
+        found, offsite = await bfs(base)  # a whole crawl over one keep-alive session
+        assert found == {canonicalize_url(u) for u in site.page_urls(base)}
+        assert offsite
+
+
+async def test_fast_server_statuses_head_and_connection_handling() -> None:
+    server, base = await serve_fast(LinkSite(pages=50))
+    port = int(base.rsplit(":", 1)[1])
+    async with server:
+        async with aiohttp.ClientSession() as s:
+            async with s.get(base + "/nope") as r:
+                assert r.status == 404
+            async with s.get(base + "/p/0", allow_redirects=False) as r:
+                assert r.status == 301 and r.headers["Location"] == "/"
+            async with s.head(base + "/p/3") as r:
+                assert r.status == 200 and int(r.headers["Content-Length"]) > 10_000
+                assert await r.read() == b""
+            async with s.post(base + "/p/3", data=b"x" * 100) as r:
+                assert r.status == 405
+        # two requests on one connection, then Connection: close ends it
+        both = await _raw(port, b"GET /p/1 HTTP/1.1\r\nHost: h\r\n\r\n"
+                                b"GET /p/2 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+        assert both.count(b"HTTP/1.1 200 OK") == 2 and b"Connection: close" in both
+        # HTTP/1.0 closes by default; a broken request line is a 400 and a close
+        assert b"Connection: close" in await _raw(port, b"GET / HTTP/1.0\r\n\r\n")
+        assert (await _raw(port, b"garbage\r\n\r\n")).startswith(b"HTTP/1.1 400")
+
+
+async def test_fast_server_latency_delays_each_response() -> None:
+    server, base = await serve_fast(LinkSite(pages=20, latency=0.2))
+    async with server, aiohttp.ClientSession() as s:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        statuses = []
+        for _ in range(2):  # one after the other: about 2 x latency
+            async with s.get(base + "/p/1") as r:
+                statuses.append(r.status)
+        assert statuses == [200, 200]
+        assert loop.time() - started >= 0.4
+        started = loop.time()
+        pages = [n for n in range(1, 12) if n % 10 != 9]  # /p/9 is /q/9?a=2&b=9
+        responses = await asyncio.gather(*(s.get(f"{base}/p/{n}") for n in pages))
+        assert [r.status for r in responses] == [200] * 10
+        assert 0.2 <= loop.time() - started < 1.5  # concurrent requests wait together
+
+
+async def test_fast_server_refuses_non_loopback_addresses() -> None:
+    with pytest.raises(ValueError, match="non-loopback"):
+        await serve_fast(LinkSite(pages=5), host="0.0.0.0")
