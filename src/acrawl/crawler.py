@@ -176,6 +176,11 @@ class Crawler:
                 if checkpoint is not None and hasattr(sink, "resume"):
                     await sink.resume(checkpoint)
                 else:
+                    if (self.state is not None and hasattr(sink, "pristine")
+                            and hasattr(sink, "overwrite") and sink.pristine()):
+                        # created by a run killed before it recorded the output's start (or
+                        # otherwise empty of items): replacing it loses nothing
+                        setattr(sink, "overwrite", True)  # noqa: B010 - not part of Sink
                     await sink.open()
                     if self.state is not None and hasattr(sink, "checkpoint"):
                         # from now on a resume reopens this output instead of refusing it

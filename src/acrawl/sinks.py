@@ -186,6 +186,19 @@ class _FileSink:
             self._fh.flush()
 
     # -- durable crawls (--state): cut back to the last committed position on resume ----------
+    def pristine(self) -> bool:
+        """True if the output exists and holds only what ``open()`` writes, no item (so
+        replacing it loses nothing)."""
+        try:
+            if self.path.stat().st_size > 64:
+                return False
+            data = self.path.read_bytes()
+        except OSError:
+            return False
+        start = io.BytesIO()
+        self._start(start)
+        return data == start.getvalue()
+
     def checkpoint(self) -> dict[str, Any]:
         """The position after everything written so far, made durable (fsync)."""
         if self._fh is None:
@@ -360,6 +373,20 @@ class SqliteSink:
         rows = [(dumps_item(item).decode("utf-8"),) for item in items]
         with self._conn:  # one transaction per batch
             self._conn.executemany(f'INSERT INTO "{self.table}" (item) VALUES (?)', rows)
+
+    def pristine(self) -> bool:
+        """True if the output's table exists and holds no item."""
+        if not self.path.is_file():
+            return False
+        try:
+            conn = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True)
+            try:
+                row = conn.execute(f'SELECT COUNT(*) FROM "{self.table}"').fetchone()
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return False
+        return row is not None and row[0] == 0
 
     def checkpoint(self) -> dict[str, Any]:
         if self._conn is None:

@@ -395,14 +395,9 @@ def test_sigkill_before_the_first_checkpoint_then_resume(tmp_path: Path, link_si
         assert wait_for(lambda: _created(tmp_path, output) or proc.poll() is not None, 30)
     finally:
         kill9(proc)
-    # each output records its starting position as soon as it is opened, so whenever the kill
-    # came, the resume reopens it rather than refusing it as an existing file
-    conn = sqlite3.connect(tmp_path / "state" / "state.db")
-    try:
-        checkpoints = conn.execute("SELECT key FROM meta WHERE key LIKE 'sink:%'").fetchall()
-    finally:
-        conn.close()
-    assert checkpoints, "the output was created but its starting position was not recorded"
+    # each output records its starting position as soon as it is opened; a kill between its
+    # creation and that record leaves it without items, and the resume replaces it: whenever
+    # the kill came, the same command resumes rather than refusing an existing output
     result = run(tmp_path, *args)
     assert result.returncode == 0, describe(result.returncode, result.stderr, result.stdout)
     urls = output_urls(tmp_path, output)
@@ -432,3 +427,39 @@ def test_sigint_with_max_pages_then_resume_writes_max_pages_in_all(tmp_path: Pat
     urls = output_urls(tmp_path, "out.jsonl")
     assert extra_copies(urls) == 0
     assert len(urls) == 600, f"{first} items before the interrupt, {len(urls)} after the resume"
+
+
+
+@pytest.mark.parametrize(("output", "pristine"), [
+    ("out.json", b"["), ("out.csv", b""), ("sqlite:///out.db", None),
+])
+def test_an_output_without_items_is_replaced_one_with_items_refused(
+        tmp_path: Path, link_site, output: str, pristine: bytes | None) -> None:
+    """The state knows no position for an output that exists (a kill came between creating it
+    and recording its start): it is replaced if it holds no item, refused if it holds any."""
+    srv = link_site(pages=30)
+    pages = LinkSite(pages=30).page_urls(srv.base_url)
+    args = [*_links(srv.base_url), *_outputs(output)]
+    path = tmp_path / output.removeprefix("sqlite:///")
+
+    def make(with_item: bool) -> None:
+        if pristine is None:
+            conn = sqlite3.connect(path)
+            with conn:
+                conn.execute("DROP TABLE IF EXISTS items")
+                conn.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, item TEXT)")
+                if with_item:
+                    conn.execute("INSERT INTO items (item) VALUES ('{\"url\": \"x\"}')")
+            conn.close()
+        else:
+            path.write_bytes(pristine + (b'{"url": "x"}\n' if with_item else b""))
+
+    make(with_item=True)
+    refused = run(tmp_path, *args)
+    assert refused.returncode == 2 and "exists" in refused.stderr, refused.stderr
+    make(with_item=False)
+    result = run(tmp_path, *args)
+    assert result.returncode == 0, describe(result.returncode, result.stderr, result.stdout)
+    urls = output_urls(tmp_path, output)
+    assert {canon(u) for u in urls} == pages
+    assert extra_copies(urls) == 0
