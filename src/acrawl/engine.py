@@ -20,7 +20,7 @@ import inspect
 import logging
 import random
 import time
-from collections.abc import AsyncIterable, Callable, Iterable
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
@@ -181,6 +181,9 @@ class Engine:
         #: a durable frontier keeps what max_pages leaves behind for a later run
         self.durable = durable
         self._pages = stats.get("pages")  # a resumed crawl counts its earlier pages
+        #: a shared frontier counts max_pages for the whole crawl, across its workers
+        self._count_page: Callable[[int], Awaitable[int]] | None = getattr(
+            scheduler.queue, "count_page", None)
         self.reason = "finished"
         self._force = False
         self._shared_queue = getattr(scheduler.queue, "poll_interval", None) is not None
@@ -518,11 +521,18 @@ class Engine:
                 await self._failure(request, exc)
             return
         if self.max_pages is not None:
-            if self._pages >= self.max_pages:
+            if self._count_page is not None:  # this page's number in the whole crawl, or 0
+                counted = await self._count_page(self.max_pages) or self.max_pages + 1
+            else:
+                counted = self._pages + 1
+            if counted > self.max_pages:
+                self._accepting = self._taking = False  # (another worker took the last ones)
+                self.reason = "max_pages"
+                self._wake.set()
                 await self._max_pages_drop(request)
                 return
-            self._pages += 1
-            if self._pages >= self.max_pages:
+            self._pages = counted
+            if counted >= self.max_pages:
                 self._accepting = False
                 self._taking = False
                 self.reason = "max_pages"

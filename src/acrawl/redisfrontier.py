@@ -21,7 +21,8 @@ Keys (prefix ``acrawl:<spider>:``, or ``?prefix=...`` in the URL):
                     (small hashes stay listpack-encoded: ~26 bytes per URL, docs/scaling.md);
                     a fingerprint is recorded by the script that queues its request
 ``stats``           HASH of crawl-wide counters (each worker adds its deltas on commit)
-``meta``            HASH: ``started`` (first worker's start, unix time), ``workers`` (joined)
+``meta``            HASH: ``started`` (first worker's start, unix time), ``workers`` (joined),
+                    ``pages_counted`` (pages counted against ``max_pages``, when it is set)
 ``workers``         ZSET worker -> last heartbeat
 ==================  =========================================================================
 
@@ -324,6 +325,14 @@ return n
 _LUA_SIZE = r"""
 local P = ARGV[1]
 return redis.call('HLEN', P .. 'req') - redis.call('SCARD', P .. 'mine:' .. ARGV[2])
+"""
+
+# ARGV: prefix, limit. Counts one more page unless ``limit`` are counted: its number, or 0.
+_LUA_COUNT_PAGE = r"""
+local key = ARGV[1] .. 'meta'
+local n = tonumber(redis.call('HGET', key, 'pages_counted') or '0')
+if n >= tonumber(ARGV[2]) then return 0 end
+return redis.call('HINCRBY', key, 'pages_counted', 1)
 """
 
 # ARGV: bucket prefix, fingerprints. 1 = recorded as seen, 0 = not (yet).
@@ -693,6 +702,13 @@ class RedisFrontier:
         await self._start()
         return max(0, int(await self._run("size", [self.worker])))
 
+    async def count_page(self, limit: int) -> int:
+        """Count a page that is to reach a callback against ``max_pages`` (``limit``), for the
+        whole crawl, all workers and runs together: its number, or 0 if ``limit`` pages are
+        counted already (the page is not crawled)."""
+        await self._start()
+        return int(await self._run("count_page", [limit]))
+
     @property
     def poll_interval(self) -> float:
         hint = self._hint
@@ -827,7 +843,7 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
 _SCRIPTS = {
     "push": _LUA_PUSH, "pop": _LUA_POP, "done": _LUA_DONE, "release": _LUA_RELEASE,
     "heartbeat": _LUA_HEARTBEAT, "reclaim": _LUA_RECLAIM, "give_back": _LUA_GIVE_BACK,
-    "size": _LUA_SIZE,
+    "size": _LUA_SIZE, "count_page": _LUA_COUNT_PAGE,
 }
 
 
@@ -852,6 +868,9 @@ class _RedisQueue:
 
     def release(self, request: Request) -> None:
         self.frontier.release(request)
+
+    async def count_page(self, limit: int) -> int:
+        return await self.frontier.count_page(limit)
 
     async def done(self, requests: Sequence[Request]) -> None:
         await self.frontier.done(requests)

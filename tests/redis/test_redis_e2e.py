@@ -265,3 +265,34 @@ def test_a_stopped_worker_hands_its_leases_back(tmp_path: Path, redis_url: str,
         expected = {canonicalize_url(u) for u in site.page_urls(srv.base_url)}
     got = read_urls(tmp_path / "first.jsonl") + read_urls(tmp_path / "second.jsonl")
     assert sorted(got) == sorted(expected)  # each page once, none lost
+
+
+def test_max_pages_counts_the_whole_crawl_across_workers(tmp_path: Path,
+                                                         redis_url: str) -> None:
+    """Two workers with ``--max-pages 60`` write the items of exactly 60 pages between them
+    (not 60 each); a later run with a higher limit crawls on to the new limit."""
+    site = LinkSite(pages=400, latency=0.02)
+    with run_in_thread(site, host="127.0.0.1") as srv:
+        def args(n: int, limit: int) -> list[str]:
+            return ["links", "-a", f"url={srv.base_url}/", "--frontier", redis_url,
+                    "--no-progress", "--max-pages", str(limit), "--concurrency", "8",
+                    "-o", f"w{n}.jsonl", "--stats", f"s{n}.json"]
+
+        procs = [start(tmp_path, *args(n, 60), log=tmp_path / f"w{n}.log") for n in range(2)]
+        try:
+            for p in procs:
+                p.wait(60)
+        finally:
+            stop_all(procs)
+        assert [p.returncode for p in procs] == [0, 0], logs(tmp_path)
+        first = [u for n in range(2) for u in read_urls(tmp_path / f"w{n}.jsonl")]
+        assert len(first) == 60, (len(first), logs(tmp_path))
+        assert len(set(first)) == 60
+        for n in range(2):
+            stats = json.loads((tmp_path / f"s{n}.json").read_text())
+            assert stats["reason"] == "max_pages", stats
+        more = run(tmp_path, *args(2, 100))
+        assert more.returncode == 0, describe(more)
+    second = read_urls(tmp_path / "w2.jsonl")
+    assert len(second) == 40, len(second)
+    assert not set(second) & set(first)

@@ -406,6 +406,19 @@ async def test_workers_add_their_stats_to_the_crawls(make: MakeFrontier) -> None
     assert two.crawl_stats["pages_per_second"] > 0
 
 
+
+async def test_pages_are_counted_against_max_pages_for_the_whole_crawl(
+        make: MakeFrontier) -> None:
+    """Concurrent workers: exactly ``limit`` pages get a number (1..limit), the rest get 0,
+    and a higher limit later counts on from where the crawl stopped."""
+    workers = [make() for _ in range(3)]
+    got = await asyncio.gather(*(w.queue.count_page(10) for w in workers for _ in range(6)))
+    assert sorted(n for n in got if n) == list(range(1, 11))
+    assert got.count(0) == 8
+    assert await workers[0].queue.count_page(10) == 0
+    assert await workers[1].queue.count_page(12) == 11
+
+
 # -- configuration --------------------------------------------------------------------------------
 
 
