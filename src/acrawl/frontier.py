@@ -71,6 +71,9 @@ class RequestQueue(Protocol):
     #                                      host slot everywhere); must not block
     #   def encode(request) -> bytes    -- raise SerializationError for a request it cannot
     #                                      store (checked before dedup)
+    #   async def add_unseen(requests, fingerprints, on_invalid) -> list[Request]
+    #                                   -- dedup and push in one step (a transaction, or only
+    #                                      new requests encoded); None fingerprint: dont_filter
     #   async def count_page(limit) -> int -- count a page about to reach a callback against
     #                                      max_pages for the whole crawl (all workers): its
     #                                      number, or 0 if ``limit`` are counted already

@@ -574,6 +574,39 @@ class RedisFrontier:
         self._encoded[key] = (request, data)
         return data
 
+    async def add_unseen(
+        self,
+        requests: Sequence[Request],
+        fingerprints: Sequence[bytes | None],
+        on_invalid: Callable[[Request, Exception], None] | None,
+    ) -> list[Request]:
+        """Dedup (:meth:`seen_add`) and queue (:meth:`push`); a request whose fingerprint this
+        worker already knows as seen is dropped without being encoded (most links on a page),
+        one that cannot be stored is reported and not marked seen. ``None``: ``dont_filter``."""
+        known, checked = self._known, self._checked
+        valid: list[Request] = []
+        fps: list[bytes] = []
+        invalid: list[tuple[Request, Exception]] = []
+        for req, fp in zip(requests, fingerprints, strict=True):
+            if fp is not None and (fp in known or fp in checked):
+                continue
+            try:
+                self.encode(req)
+            except SerializationError as exc:
+                invalid.append((req, exc))
+                continue
+            valid.append(req)
+            if fp is not None:
+                fps.append(fp)
+        flags = iter(await self.seen_add(fps) if fps else ())
+        accepted = [r for r in valid if r.dont_filter or next(flags)]
+        await self.push(accepted)
+        for req, error in invalid:
+            if on_invalid is None:
+                raise error
+            on_invalid(req, error)
+        return accepted
+
     async def push(self, requests: Sequence[Request]) -> None:
         if not requests:
             return
@@ -862,6 +895,11 @@ class _RedisQueue:
 
     async def push(self, requests: Sequence[Request]) -> None:
         await self.frontier.push(requests)
+
+    async def add_unseen(self, requests: Sequence[Request], fingerprints: Sequence[bytes | None],
+                         on_invalid: Callable[[Request, Exception], None] | None,
+                         ) -> list[Request]:
+        return await self.frontier.add_unseen(requests, fingerprints, on_invalid)
 
     async def pop(self, limit: int, claim: Callable[[str], bool]) -> list[Request]:
         return await self.frontier.pop(limit, claim)

@@ -70,7 +70,7 @@ class Scheduler:
         if not requests:
             return []
         add_unseen = getattr(self.queue, "add_unseen", None)
-        if add_unseen is not None:  # a backend that dedups and stores in one transaction
+        if add_unseen is not None:  # a backend that dedups and stores itself
             fps = [None if r.dont_filter else fingerprint(r) for r in requests]
             accepted: list[Request] = await add_unseen(requests, fps, on_invalid)
             return accepted

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from acrawl import redisfrontier
 from acrawl.crawler import Crawler
 from acrawl.errors import ConfigError, SerializationError
 from acrawl.frontier import DupeFilter, RequestQueue
@@ -372,6 +373,32 @@ async def test_scheduler_over_the_shared_frontier(make: MakeFrontier) -> None:
         sched.release(r)
     await sched.done(taken)
     assert await sched.pending() == 1
+
+
+async def test_known_duplicates_are_dropped_without_being_encoded(
+        make: MakeFrontier, monkeypatch: pytest.MonkeyPatch) -> None:
+    one, two = make(), make()
+    s1 = Scheduler(queue=one.queue, dupefilter=one.dupefilter)
+    s2 = Scheduler(queue=two.queue, dupefilter=two.dupefilter)
+    assert len(await s1.add([Request("http://a.test/1"), Request("http://a.test/2")])) == 2
+    encoded: list[str] = []
+    real = redisfrontier.encode_request
+
+    def spy(request: Request, spider: Any) -> bytes:
+        encoded.append(request.url)
+        return real(request, spider)
+
+    monkeypatch.setattr(redisfrontier, "encode_request", spy)
+    again = [Request("http://a.test/1"), Request("http://a.test/2#top"),
+             Request("http://a.test/3")]
+    assert urls(await s1.add(again)) == ["http://a.test/3"]
+    assert encoded == ["http://a.test/3"]  # what this worker queued is known locally
+    encoded.clear()
+    # another worker learns from Redis that they are seen (encoding them once), then knows
+    assert await s2.add(again) == []
+    assert await s2.add(again) == []
+    assert len(encoded) == 3
+    assert await one.queue.size() == 3
 
 
 async def test_encode_refuses_what_it_cannot_store(make: MakeFrontier) -> None:
