@@ -401,7 +401,7 @@ class Engine:
         accepted = await self.scheduler.add(ok, on_invalid)
         if len(accepted) + len(unstorable) != len(ok):
             self.stats.inc("dropped/duplicate", len(ok) - len(accepted) - len(unstorable))
-            if self.hooks._observe["acrawl_request_dropped"]:
+            if self.hooks.observes("acrawl_request_dropped"):
                 keep = {id(r) for r in accepted} | {id(r) for r in unstorable}
                 for r in ok:
                     if id(r) not in keep:

@@ -168,6 +168,11 @@ class Hooks:
         }
         self._extractors = bool(h.acrawl_extract_links.get_hookimpls())
 
+    def observes(self, hook: str) -> bool:
+        """Whether an observation hook (e.g. ``"acrawl_request_dropped"``) has implementations,
+        so a caller can skip preparing its arguments."""
+        return self._observe[hook]
+
     # -- setup ----------------------------------------------------------------------------------
     def add_settings(self) -> list[Setting]:
         """All settings declared by plugins (concatenated)."""
