@@ -40,6 +40,9 @@ class HostMatcher:
             entry = raw.strip().lower()
             if "://" in entry:
                 entry = host_key(entry)
+            elif not entry.isascii():  # compared with hosts as the client connects to them
+                dot = "." if entry.startswith(".") else ""
+                entry = dot + host_key("http://" + entry.lstrip("."))
             if not entry:
                 continue
             if entry.startswith("."):

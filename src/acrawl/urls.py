@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from w3lib.url import canonicalize_url
+from yarl import URL
 
 if TYPE_CHECKING:
     from .http import Request
@@ -77,6 +78,10 @@ def _netloc_parts(scheme: str, netloc: str) -> tuple[str, str]:
         parts = urlsplit(f"{scheme}://{netloc}/")
         host = (parts.hostname or "").lower()
         port = parts.port
+        if not host.isascii():
+            # the host the HTTP client connects to (IDNA, Unicode dots and digits folded):
+            # "127。0。0。2" is 127.0.0.2 to the address guard, politeness and allowed_hosts
+            host = URL.build(scheme="http", host=host).raw_host or ""
     except ValueError:
         return "", ""
     default = 443 if scheme == "https" else 80

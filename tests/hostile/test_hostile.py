@@ -571,7 +571,10 @@ async def test_private_address_named_in_start_urls_is_crawled(hostile: HostileSe
 
 
 ALIAS_SPELLINGS = ["2130706434", "127.2", "0177.0.0.2", "0x7f.0.0.2", "0x7f000002",
-                   "127.0.0.2.", "127.000.000.002", "[::ffff:127.0.0.2]", "[::ffff:7f00:2]"]
+                   "127.0.0.2.", "127.000.000.002", "[::ffff:127.0.0.2]", "[::ffff:7f00:2]",
+                   # Unicode full stops and digits, which the HTTP client folds to 127.0.0.2
+                   "127\u30020\u30020\u30022", "127\uff0e0\uff0e0\uff0e2",
+                   "127\uff610\uff610\uff612", "\uff11\uff12\uff17.0.0.2"]
 
 
 async def test_other_spellings_of_a_private_address_are_not_reached(

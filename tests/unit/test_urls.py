@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from acrawl.filters import HostMatcher
 from acrawl.http import Request
 from acrawl.urls import FETCHABLE_SCHEMES, canonicalize, fingerprint, host_key, scheme_of
 
@@ -139,6 +140,12 @@ def test_canonicalize_keeps_unparseable_input() -> None:
         ("http://[::1]:8080/x", "[::1]:8080"),
         ("https://[2001:DB8::1]:443/", "[2001:db8::1]"),
         ("http://127.0.0.1:8000/", "127.0.0.1:8000"),
+        # the host as the HTTP client connects to it: IDNA, Unicode dots and digits folded
+        ("http://b\u00fccher.test/", "xn--bcher-kva.test"),
+        ("http://127\u30020\u30020\u30022:81/", "127.0.0.2:81"),
+        ("http://\uff11\uff12\uff17.0.0.1/", "127.0.0.1"),
+        ("http://\uff2c\uff2f\uff23\uff21\uff2c\uff28\uff2f\uff33\uff34/", "localhost"),
+        ("http://a\u200bb.test/", ""),  # not a host name: the request is dropped as invalid
         ("mailto:someone@example.com", ""),
         ("/relative/path", ""),
     ],
@@ -149,6 +156,14 @@ def test_host_key(url: str, key: str) -> None:
 
 def test_request_host_is_host_key() -> None:
     assert Request("http://User@A.example:80/x").host == "a.example"
+
+
+def test_allowed_hosts_match_unicode_and_ascii_spellings() -> None:
+    m = HostMatcher(["b\u00fccher.test", ".ex\u00e4mple.test", "\uff42ar.test:8000"])
+    assert m.allows("http://xn--bcher-kva.test/") and m.allows("http://B\u00fccher.test/x")
+    assert m.allows("http://shop.xn--exmple-cua.test/") and m.allows("http://a.ex\u00e4mple.test/")
+    assert m.allows("http://bar.test:8000/") and not m.allows("http://bar.test:8001/")
+    assert not m.allows("http://bucher.test/")
 
 
 # -- scheme_of -------------------------------------------------------------------------------------
