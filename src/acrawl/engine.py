@@ -19,6 +19,7 @@ import dataclasses
 import inspect
 import logging
 import random
+import reprlib
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from datetime import UTC
@@ -75,7 +76,11 @@ class ItemWriter:
     written, so a request is never ``done`` before its output is safe.
 
     ``commit(requests, sinks)`` is called after each batch reached the sinks: it marks the
-    requests done (and, for a durable crawl, records the sinks' checkpoints atomically)."""
+    requests done (and, for a durable crawl, records the sinks' checkpoints atomically).
+
+    A sink gets at most ``batch_size`` items per ``write``. When a write raises, the sink gets
+    the batch again one item at a time; the items it still refuses are reported to
+    ``on_bad_item``, so one bad item does not cost the others."""
 
     def __init__(
         self,
@@ -84,11 +89,13 @@ class ItemWriter:
         batch_size: int,
         commit: Callable[[list[Request], list[Sink]], Any],
         on_error: Callable[[Sink, BaseException], None],
+        on_bad_item: Callable[[Sink, dict[str, Any], BaseException], None] | None = None,
     ) -> None:
         self.sinks = sinks
         self.batch_size = batch_size
         self._commit = commit
         self._on_error = on_error
+        self._on_bad_item = on_bad_item
         self._items: list[dict[str, Any]] = []
         self._acks: list[Request] = []
         self._lock = asyncio.Lock()
@@ -110,15 +117,39 @@ class ItemWriter:
         async with self._lock:
             items, self._items = self._items, []
             acks, self._acks = self._acks, []
-            if items:
-                for sink in self.sinks:
-                    try:
-                        await sink.write(items)
-                    except Exception as exc:
-                        self._on_error(sink, exc)
-                self.written += len(items)
+            size = self.batch_size
+            for start in range(0, len(items), size):
+                await self._write(items[start:start + size])
             if acks or items:
                 await self._commit(acks, self.sinks)
+
+    async def _write(self, batch: list[dict[str, Any]]) -> None:
+        for sink in self.sinks:
+            try:
+                await sink.write(batch)
+            except Exception as exc:
+                await self._write_singly(sink, batch, exc)
+        self.written += len(batch)
+
+    async def _write_singly(self, sink: Sink, batch: list[dict[str, Any]],
+                            exc: BaseException) -> None:
+        """``sink`` refused ``batch``: give it the items one by one, so an item it cannot
+        write (a circular reference, a value whose conversion raises) costs only itself. If it
+        refuses them all, the sink is at fault, not the items."""
+        if len(batch) == 1 or self._on_bad_item is None:
+            self._on_error(sink, exc)
+            return
+        refused: list[tuple[dict[str, Any], BaseException]] = []
+        for item in batch:
+            try:
+                await sink.write([item])
+            except Exception as item_exc:
+                refused.append((item, item_exc))
+        if len(refused) == len(batch):
+            self._on_error(sink, exc)
+            return
+        for item, why in refused:
+            self._on_bad_item(sink, item, why)
 
     @property
     def buffered(self) -> int:
@@ -157,6 +188,7 @@ class Engine:
             batch_size=settings["item_batch_size"],
             commit=commit or (lambda requests, sinks: scheduler.done(requests)),
             on_error=self._sink_error,
+            on_bad_item=self._bad_item,
         )
         s = settings
         self.concurrency: int = s["concurrency"]
@@ -687,6 +719,16 @@ class Engine:
         if request is not None:
             self.hooks.error(CallbackError(f"{name} raised {exc!r}", request, exc), request,
                              self.spider)
+
+    def _bad_item(self, sink: Sink, item: dict[str, Any], exc: BaseException) -> None:
+        self.stats.inc("errors/item")
+        try:
+            shown = reprlib.repr(item)
+        except Exception:  # a value whose repr raises, too
+            shown = f"an item with keys {sorted(map(str, item))}"
+        logger.error("%r cannot write an item, dropped (%s: %s): %s",
+                     sink, type(exc).__name__, exc, shown)
+        self.hooks.error(exc, None, self.spider)
 
     def _sink_error(self, sink: Sink, exc: BaseException) -> None:
         self.stats.inc("errors/sink")

@@ -73,7 +73,15 @@ class Sink(Protocol):
 
 
 def _default(obj: Any) -> Any:
-    """Turn a value JSON cannot hold into one it can (a string, list or dict); never raises."""
+    """Turn a value JSON cannot hold into one it can (a string, list or dict); never raises:
+    a value whose conversion raises (a half-built object) becomes ``"<TypeName>"``."""
+    try:
+        return _convert(obj)
+    except Exception:
+        return f"<{type(obj).__name__}>"
+
+
+def _convert(obj: Any) -> Any:
     if isinstance(obj, dt.date | dt.time):  # datetime is a date
         return obj.isoformat()
     if isinstance(obj, bytes | bytearray | memoryview):
@@ -263,9 +271,10 @@ class JsonArraySink(_FileSink):
         fh.write(b"[")
 
     def _encode(self, items: list[dict[str, Any]]) -> bytes:
+        body = b",\n".join(dumps_item(item) for item in items)  # first: it may raise
         prefix = b"\n" if self._first else b",\n"
         self._first = False
-        return prefix + b",\n".join(dumps_item(item) for item in items)
+        return prefix + body
 
     def _end(self) -> bytes:
         return b"\n]\n"
@@ -300,17 +309,19 @@ class CsvSink(_FileSink):
     def _encode(self, items: list[dict[str, Any]]) -> bytes:
         buf = io.StringIO()
         writer = csv.writer(buf)
-        if self._fields is None:
-            self._fields = [str(k) for k in items[0]]
-            writer.writerow(self._fields)
-        known = set(self._fields)
+        fields = self._fields
+        if fields is None:
+            fields = [str(k) for k in items[0]]
+            writer.writerow(fields)
+        known = set(fields)
         for item in items:
             row = {str(k): v for k, v in item.items()}
             if not self._warned and not row.keys() <= known:
                 self._warned = True
                 log.warning("%s: item keys %s are not in the CSV header %s and are left out "
-                            "(warned once)", self.path, sorted(row.keys() - known), self._fields)
-            writer.writerow([self._cell(row.get(name)) for name in self._fields])
+                            "(warned once)", self.path, sorted(row.keys() - known), fields)
+            writer.writerow([self._cell(row.get(name)) for name in fields])
+        self._fields = fields  # (only once the batch is encoded: a failed one wrote nothing)
         return buf.getvalue().encode("utf-8", "backslashreplace")
 
     def _state(self) -> dict[str, Any]:

@@ -197,3 +197,57 @@ def test_unicode_and_odd_values_round_trip(acrawl: Runner, tmp_path: Path, serve
     assert _read_json(tmp_path / "o.json") == [item]
     (row,) = _read_csv(tmp_path / "o.csv")
     assert row["title"] == item["title"]
+
+
+def test_an_item_that_cannot_be_written_costs_only_itself(acrawl: Runner, tmp_path: Path,
+                                                          serve) -> None:
+    """Ten pages, one item per page; the item of page 5 refers to itself and the item of page 7
+    holds a list that holds itself. Every JSON output gets the other eight, the two are
+    reported, and the exit code says something went wrong."""
+    pages = {f"/p/{i}": f"<html><title>{i}</title></html>" for i in range(10)}
+    base = serve(PagesSite(pages)).base_url
+    write_module(tmp_path, "bad_items.py", '''
+        import dataclasses
+        import acrawl
+
+        @dataclasses.dataclass
+        class Half:
+            x: int
+
+        class BadItems(acrawl.Spider):
+            name = "bad_items"
+
+            def start_requests(self):
+                for i in range(10):
+                    yield acrawl.Request(f"{self.url}/p/{i}")
+
+            def parse(self, response):
+                item = {"url": response.url, "n": int(response.url.rsplit("/", 1)[1])}
+                if item["n"] == 5:
+                    item["self"] = item
+                if item["n"] == 7:
+                    loop = []
+                    loop.append(loop)
+                    item["loop"] = loop
+                if item["n"] == 8:  # written: a value whose conversion raises becomes "<Half>"
+                    item["half"] = object.__new__(Half)
+                yield item
+    ''')
+    outputs = ["o.jsonl", "o.json", "o.csv", "sqlite:///o.db", "-"]
+    result = acrawl.run("bad_items.py", "-a", f"url={base}", "--no-robots", "--stats", "s.json",
+                        "-s", "item_batch_size=100", *[a for o in outputs for a in ("-o", o)])
+    assert_ok(result, code=1)
+    assert "Traceback" not in result.stderr, describe(result)
+    good = sorted(n for n in range(10) if n not in (5, 7))
+    assert sorted(i["n"] for i in read_jsonl(tmp_path / "o.jsonl")) == good
+    assert sorted(i["n"] for i in _read_json(tmp_path / "o.json")) == good
+    # CSV leaves out the keys not in its header (the first item's): those items are fine there
+    assert sorted(int(r["n"]) for r in _read_csv(tmp_path / "o.csv")) == list(range(10))
+    assert sorted(i["n"] for i in _read_sqlite(tmp_path / "o.db")) == good
+    assert sorted(json.loads(line)["n"] for line in result.stdout.splitlines()) == good
+    assert [i["half"] for i in read_jsonl(tmp_path / "o.jsonl") if i["n"] == 8] in (
+        [{}], ["<Half>"])  # (orjson reads the empty instance dict)
+    stats = json.loads((tmp_path / "s.json").read_text())
+    assert stats["errors/item"] == 2 * (len(outputs) - 1), stats
+    assert "errors/sink" not in stats, stats
+    assert "cannot write an item" in result.stderr

@@ -1069,3 +1069,71 @@ async def test_concurrency_bounds_downloads_not_callbacks(
     assert state["max_downloading"] == 2
     assert state["downloads_during_callbacks"] > 0
     assert 2 < state["max_in_callback"] <= 4  # callbacks overlap beyond 2, bounded by 2 x 2
+
+
+# -- the item writer -----------------------------------------------------------------------------
+
+
+class _ListSink:
+    """Records each ``write``; refuses a batch holding an item with ``"bad"``, or any batch
+    once ``broken``."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[dict[str, Any]]] = []
+        self.broken = False
+
+    async def open(self) -> None: ...
+
+    async def write(self, items: list[dict[str, Any]]) -> None:
+        if self.broken or any("bad" in item for item in items):
+            raise ValueError("cannot encode")
+        self.batches.append(list(items))
+
+    async def close(self) -> None: ...
+
+
+def _writer(sink: _ListSink, batch_size: int) -> tuple[Any, list[Any], list[Any], list[Any]]:
+    from acrawl.engine import ItemWriter
+
+    committed: list[Any] = []
+    sink_errors: list[Any] = []
+    bad: list[Any] = []
+
+    async def commit(requests: list[Request], sinks: list[Any]) -> None:
+        committed.extend(requests)
+
+    writer = ItemWriter(sinks=[sink], batch_size=batch_size, commit=commit,
+                        on_error=lambda s, exc: sink_errors.append(exc),
+                        on_bad_item=lambda s, item, exc: bad.append(item))
+    return writer, committed, sink_errors, bad
+
+
+async def test_item_writer_batches_are_at_most_item_batch_size() -> None:
+    sink = _ListSink()
+    writer, committed, _, _ = _writer(sink, batch_size=4)
+    await writer.add([{"i": i} for i in range(11)], Request("http://a.test/1"))  # one page
+    await writer.add([{"i": 11}], None)
+    await writer.flush()
+    assert [len(b) for b in sink.batches] == [4, 4, 3, 1]
+    assert [i["i"] for b in sink.batches for i in b] == list(range(12))
+    assert [r.url for r in committed] == ["http://a.test/1"]
+
+
+async def test_item_writer_drops_only_the_item_a_sink_refuses() -> None:
+    sink = _ListSink()
+    writer, committed, sink_errors, bad = _writer(sink, batch_size=100)
+    items: list[dict[str, Any]] = [{"i": 0}, {"i": 1, "bad": True}, {"i": 2}]
+    await writer.add(items, Request("http://a.test/1"))
+    await writer.flush()
+    assert [i["i"] for b in sink.batches for i in b] == [0, 2]
+    assert bad == [items[1]] and sink_errors == []
+    assert len(committed) == 1  # the page is done: its good items are written
+
+
+async def test_item_writer_reports_a_broken_sink_once_not_per_item() -> None:
+    sink = _ListSink()
+    sink.broken = True
+    writer, _, sink_errors, bad = _writer(sink, batch_size=100)
+    await writer.add([{"i": i} for i in range(5)], None)
+    await writer.flush()
+    assert len(sink_errors) == 1 and bad == []
