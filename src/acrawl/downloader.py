@@ -114,6 +114,9 @@ class _Decoder:
 
     def __init__(self, encoding: str) -> None:
         self.encoding = encoding
+        #: the compressed stream ended: what follows is not part of the body (and feeding it
+        #: to zlib would only pile it up in ``unused_data``), so the reader stops
+        self.done = False
         if encoding in ("gzip", "x-gzip"):
             self._z: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
         elif encoding == "deflate":
@@ -139,6 +142,7 @@ class _Decoder:
                     break
                 out.append(piece)
                 size += len(piece)
+            self.done = self._z.is_finished()
             return b"".join(out)
         out = []
         size = 0
@@ -149,6 +153,13 @@ class _Decoder:
             size += len(piece)
             buf = self._z.unconsumed_tail
             if self._z.eof:
+                rest = self._z.unused_data
+                if self.encoding != "deflate" and rest[:2] == b"\x1f\x8b":
+                    # a multi-member gzip body: the next member follows
+                    self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                    buf = rest + buf
+                    continue
+                self.done = True
                 break
         return b"".join(out)
 
@@ -342,6 +353,10 @@ class AiohttpDownloader(Downloader):
                 truncated = True
                 break
             chunks.append(data)
+            if decoder is not None and decoder.done:
+                if not resp.content.at_eof():  # bytes after the compressed stream: not read,
+                    resp.close()               # and the connection is not reused
+                break
         if truncated:
             resp.close()
             logger.warning("%s: response larger than max_response_size (%d bytes); cut",

@@ -18,7 +18,9 @@ Pages (``/`` links to the first group and to mailto:/javascript:/file:/ftp:/data
   ``/malformed`` (broken HTML with NUL and control bytes)
 * ``/robots.txt`` (Disallow: /private/), ``/private/secret``, ``/calendar/<n>`` (infinite)
 
-Helpers, not linked: ``/echo-headers`` (records method, headers and body; any method),
+Helpers, not linked: ``/trailing.gz``, ``/trailing.deflate`` (a small compressed page, then
+endless zeros that are not part of the stream), ``/multi.gz`` (a page as two gzip members),
+``/echo-headers`` (records method, headers and body; any method),
 ``/samehost-redirect``, ``/redirect?to=URL&status=30x`` (any method), ``/link?to=URL&to=...``,
 ``/guard-target``, ``/pages/`` (links ``/pages/0`` .. ``/pages/29``).
 
@@ -43,6 +45,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import gzip
 import html
 import signal
 import struct
@@ -79,6 +82,8 @@ HTML = "text/html"
 CHUNK = 64 * 1024
 BOMB_SIZE = 1 << 30  # decompressed size of the bombs: 1 GiB of zeros
 HUGE_SIZE = 200 * 1024 * 1024  # /huge: 200 MiB of plain text
+TRAILING_SIZE = 1 << 30  # /trailing.*: up to 1 GiB of junk after the compressed stream
+SMALL_PAGE = b"<html><head><title>Small</title></head><body><p>the whole page</p></body></html>"
 CHAIN_LENGTH = 20  # /chain/0 -> ... -> /chain/20: 20 hops
 KEEPALIVE_PAGES = 30  # /pages/ links /pages/0 .. /pages/29
 ROBOTS = "User-agent: *\nDisallow: /private/\n"
@@ -366,6 +371,24 @@ def make_hostile_app() -> web.Application:
         await _stream(request, resp, payload)
         return resp
 
+    async def trailing(request: web.Request) -> web.StreamResponse:
+        gz = request.path.endswith(".gz")
+        comp = zlib.compressobj(6, zlib.DEFLATED, (16 if gz else 0) + zlib.MAX_WBITS)
+        resp = web.StreamResponse(headers={"Content-Type": HTML,
+                                           "Content-Encoding": "gzip" if gz else "deflate"})
+        await resp.prepare(request)  # chunked: no length says where the body ends
+        await resp.write(comp.compress(SMALL_PAGE) + comp.flush())
+        junk = bytes(CHUNK)
+        for _ in range(TRAILING_SIZE // CHUNK):
+            await resp.write(junk)
+        return resp
+
+    async def multi_gz(request: web.Request) -> web.Response:
+        half = len(SMALL_PAGE) // 2
+        body = gzip.compress(SMALL_PAGE[:half]) + gzip.compress(SMALL_PAGE[half:])
+        return web.Response(body=body, headers={"Content-Type": HTML,
+                                                "Content-Encoding": "gzip"})
+
     async def huge(request: web.Request) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "text/plain; charset=utf-8"})
         resp.content_length = HUGE_SIZE
@@ -443,6 +466,7 @@ def make_hostile_app() -> web.Application:
         ("/badbytes", badbytes), ("/meta-charset", meta_charset), ("/malformed", malformed),
         (r"/calendar/{n:\d+}", calendar), ("/pages/", pages_index), (r"/pages/{n:\d+}", page),
         ("/link", link), ("/guard-target", guard_target), ("/huge-headers", huge_headers),
+        ("/trailing.gz", trailing), ("/trailing.deflate", trailing), ("/multi.gz", multi_gz),
     ]
     for path, handler in routes:
         app.router.add_get(path, handler)

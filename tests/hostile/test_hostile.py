@@ -27,6 +27,7 @@ from hostile_site import (
     CYRILLIC_TEXT,
     KEEPALIVE_PAGES,
     LATIN1_TEXT,
+    SMALL_PAGE,
     HostileServer,
     big_text,
     brotli_bomb,
@@ -434,6 +435,26 @@ async def test_huge_body_is_cut_at_max_response_size(hostile: HostileServer) -> 
     assert item["body_len"] == LIMIT
     assert run.stats["responses/truncated"] == 1
     assert run.elapsed < 10  # did not read 200 MB
+
+
+@pytest.mark.parametrize("path", ["/trailing.gz", "/trailing.deflate"])
+async def test_junk_after_the_compressed_stream_is_not_read(
+        hostile: HostileServer, path: str) -> None:
+    """A small compressed page followed by up to 1 GiB of zeros: the body is the page, the
+    junk is neither decompressed nor buffered, and the download does not run to the timeout."""
+    run = await _measured(hostile, path, path)
+    item = run.spider.item_for(path)
+    assert item["truncated"] is False
+    assert item["body_sha"] == hashlib.sha256(SMALL_PAGE).hexdigest()
+    assert run.spider.failures == []
+    assert run.elapsed < 5, f"{path}: took {run.elapsed:.1f}s"
+
+
+async def test_a_multi_member_gzip_body_is_decoded_whole(hostile: HostileServer) -> None:
+    run = await crawl({"start_urls": [hostile.url("/multi.gz")]})
+    item = run.spider.item_for("/multi.gz")
+    assert item["body_sha"] == hashlib.sha256(SMALL_PAGE).hexdigest()
+    assert item["truncated"] is False
 
 
 @pytest.mark.parametrize("path", ["/big.gz", "/big.br"])
