@@ -31,7 +31,7 @@ from .sinks import Sink
 from .spider import Spider
 from .state import SqliteState
 from .stats import Stats
-from .urls import hostname
+from .urls import host_key, hostname, scheme_of
 
 __all__ = ["CrawlResult", "Crawler"]
 
@@ -80,8 +80,12 @@ class Crawler:
              *(hostname(u) for u in getattr(spider, "start_urls", None) or ())]
         )
         self._trusted_extra: set[str] = set()
+        #: scheme://host[:port] of the start URLs and start requests: default credentials
+        #: (``default_headers`` Authorization, Cookie) go to these only
+        self._origins = {_origin(u) for u in getattr(spider, "start_urls", None) or ()
+                         if isinstance(u, str)}
         self.downloader = downloader or AiohttpDownloader.from_settings(
-            settings, trusted=self.is_trusted_host)
+            settings, trusted=self.is_trusted_host, named_origin=self.is_named_origin)
         self.engine: Engine | None = None
 
     # -- construction ---------------------------------------------------------------------------
@@ -149,10 +153,15 @@ class Crawler:
         return host in self._trusted_extra or (
             not self._trusted.empty and self._trusted.allows_host(host))
 
+    def is_named_origin(self, url: str) -> bool:
+        """``url`` is on the origin of a start URL or start request."""
+        return _origin(url) in self._origins
+
     def trust(self, url: str) -> None:
         host = hostname(url)
         if host:
             self._trusted_extra.add(host)
+            self._origins.add(_origin(url))
 
     async def fetch(self, url: str) -> Response:
         """Download ``url`` outside the crawl (robots.txt, sitemaps), following redirects."""
@@ -250,6 +259,10 @@ class Crawler:
     def stop(self, *, force: bool = False) -> None:
         if self.engine is not None:
             self.engine.stop("interrupted", force=force)
+
+
+def _origin(url: str) -> str:
+    return f"{scheme_of(url)}://{host_key(url)}"
 
 
 def _without_port(entry: str) -> str:

@@ -32,7 +32,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from .errors import BlockedAddress, ConnectError, DownloadError, DownloadTimeout
-from .http import Request, Response
+from .http import CREDENTIAL_HEADERS, Request, Response
 from .urls import FETCHABLE_SCHEMES, hostname, scheme_of
 
 if TYPE_CHECKING:
@@ -178,6 +178,7 @@ class AiohttpDownloader(Downloader):
         cookies: bool = True,
         proxy: str | None = None,
         trusted: Callable[[str], bool] = lambda host: False,
+        named_origin: Callable[[str], bool] = lambda url: False,
         resolver: AbstractResolver | None = None,
         verify_tls: bool = True,
     ) -> None:
@@ -185,9 +186,15 @@ class AiohttpDownloader(Downloader):
         self.timeout = timeout
         self.max_response_size = max_response_size
         self.user_agent = user_agent
-        # Proxy-Authorization only ever comes from ``proxy``, never from headers
-        self.default_headers = {k: v for k, v in (default_headers or {}).items()
-                                if k.lower() != "proxy-authorization"}
+        # Proxy-Authorization only ever comes from ``proxy``, never from headers; credentials
+        # among the defaults go only to the origins the user named (``named_origin(url)``)
+        defaults = {k: v for k, v in (default_headers or {}).items()
+                    if k.lower() != "proxy-authorization"}
+        self.default_headers = {k: v for k, v in defaults.items()
+                                if k.lower() not in CREDENTIAL_HEADERS}
+        self.default_credentials = {k: v for k, v in defaults.items()
+                                    if k.lower() in CREDENTIAL_HEADERS}
+        self.named_origin = named_origin
         self.cookies = cookies
         self.proxy = proxy
         self.trusted = trusted
@@ -199,6 +206,7 @@ class AiohttpDownloader(Downloader):
     @classmethod
     def from_settings(
         cls, settings: Settings, *, trusted: Callable[[str], bool] | None = None,
+        named_origin: Callable[[str], bool] | None = None,
         resolver: AbstractResolver | None = None,
     ) -> AiohttpDownloader:
         allow_all = bool(settings["allow_private_addresses"])
@@ -215,6 +223,7 @@ class AiohttpDownloader(Downloader):
             cookies=settings["cookies"],
             proxy=settings["proxy"],
             trusted=(lambda host: True) if allow_all else (trusted or (lambda host: False)),
+            named_origin=named_origin or (lambda url: False),
             resolver=resolver,
         )
 
@@ -271,6 +280,11 @@ class AiohttpDownloader(Downloader):
             await self._check_through_proxy(host, request)
         headers = {k: v for k, v in request.headers.items()
                    if k.lower() != "proxy-authorization"}
+        if self.default_credentials and self.named_origin(request.url):
+            own = {k.lower() for k in headers}
+            for name, value in self.default_credentials.items():
+                if name.lower() not in own:
+                    headers[name] = value
         if request.referer and "referer" not in {k.lower() for k in headers}:
             headers["Referer"] = request.referer
         try:

@@ -37,7 +37,7 @@ from .errors import (
     HttpError,
     TooManyRedirects,
 )
-from .http import Failure, Link, Request, Response
+from .http import CREDENTIAL_HEADERS, Failure, Link, Request, Response
 from .throttle import AutoThrottle
 from .urls import FETCHABLE_SCHEMES, canonicalize, host_key, scheme_of
 
@@ -55,7 +55,6 @@ __all__ = ["Engine", "ItemWriter", "to_item"]
 logger = logging.getLogger(__name__)
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
-_CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 _BODY_HEADERS = frozenset({"content-type", "content-length", "content-encoding"})
 
 
@@ -803,7 +802,7 @@ def _redirected(request: Request, target: str, status: int, chain: list[str]) ->
         headers = {k: v for k, v in headers.items() if k.lower() not in _BODY_HEADERS}
     # same origin = same scheme and host:port (host_key already drops default ports)
     if (scheme_of(target), host_key(target)) != (scheme_of(request.url), host_key(request.url)):
-        headers = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
+        headers = {k: v for k, v in headers.items() if k.lower() not in CREDENTIAL_HEADERS}
     meta = {**request.meta, "redirect_urls": chain}
     return attrs.evolve(
         request, url=target, method=method, body=body, headers=headers, meta=meta,

@@ -25,6 +25,10 @@ from .urls import Joiner, host_key
 
 __all__ = ["Failure", "Link", "Request", "Response"]
 
+#: headers that carry credentials: they stay with their origin (dropped on a cross-origin
+#: redirect; from ``default_headers``, sent only to the origins the user named)
+CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+
 Callback = Callable[..., Any] | str | None
 
 

@@ -766,3 +766,22 @@ def test_gzip_bomb_really_is_one_gib() -> None:
         total += len(out)
         buf = d.unconsumed_tail
     assert total == BOMB_SIZE and len(gzip_bomb()) < 2 * MiB
+
+
+async def test_default_credentials_go_only_to_the_origins_the_user_named(
+        hostile: HostileServer) -> None:
+    """Authorization and Cookie from the ``default_headers`` setting reach the start URL's
+    origin (robots.txt and a same-origin redirect included), not the origin a redirect moves
+    to; the other default headers go everywhere."""
+    target = hostile.second_url + "/echo-headers"
+    await crawl({"start_urls": [hostile.url("/samehost-redirect"),
+                                hostile.url("/redirect?to=" + quote(target, safe=""))]},
+                {"default_headers": {**SECRETS, "X-Plain": "yes"}})
+    by_host = {echo["host"]: echo["headers"] for echo in hostile.state.echo}
+    named = by_host[f"127.0.0.1:{hostile.port}"]
+    other = by_host[f"127.0.0.1:{hostile.second_port}"]
+    assert named.get("authorization") == SECRETS["Authorization"]
+    assert "session=hostile-cookie" in named.get("cookie", "")
+    assert "authorization" not in other
+    assert "hostile-cookie" not in other.get("cookie", "")
+    assert named.get("x-plain") == other.get("x-plain") == "yes"
