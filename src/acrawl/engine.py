@@ -201,6 +201,8 @@ class Engine:
         follow = s["follow_links"]
         self.follow_links = bool(spider.follow_links if follow is None else follow)
         self._inflight: set[asyncio.Task[None]] = set()
+        #: tasks whose request waits for the gates (robots.txt) or its host's delay
+        self._before_download: set[asyncio.Task[Any]] = set()
         #: requests between being taken and their download's end (``concurrency`` bounds this);
         #: a downloaded page is then processed while the next download is already on the wire,
         #: with at most ``concurrency`` pages waiting for or in their callbacks
@@ -259,6 +261,9 @@ class Engine:
         if force:
             self._force = True
             for task in list(self._inflight):
+                task.cancel()
+        else:  # requests not downloading yet (robots.txt, a host's delay) do not start
+            for task in list(self._before_download):
                 task.cancel()
         self._wake.set()
 
@@ -461,13 +466,25 @@ class Engine:
     async def _handle(self, request: Request) -> None:
         released = False
         try:
-            for gate in self.gates:
-                reason = await gate.check(request)
-                if reason:
-                    self._drop(request, f"filtered/{reason}")
-                    await self.writer.add([], request)
-                    return
-            await self.scheduler.pace(request)
+            task = asyncio.current_task()
+            assert task is not None  # (always run as a task)
+            self._before_download.add(task)
+            try:
+                for gate in self.gates:
+                    reason = await gate.check(request)
+                    if reason:
+                        self._drop(request, f"filtered/{reason}")
+                        await self.writer.add([], request)
+                        return
+                await self.scheduler.pace(request)
+            except asyncio.CancelledError:
+                if self._taking:
+                    raise
+                # stopped while waiting for robots.txt or a host's delay: the request is left
+                # unfinished (a durable frontier crawls it on resume), not filtered or acked
+                return
+            finally:
+                self._before_download.discard(task)
             self.stats.inc("requests/downloaded")
             started = time.monotonic()
             try:

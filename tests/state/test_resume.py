@@ -13,6 +13,7 @@ import random
 import re
 import signal
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -35,7 +36,7 @@ from state_support import (
     write_module,
 )
 
-from acrawl.site import LinkSite
+from acrawl.site import NOT_FOUND, LinkSite, Reply, run_in_thread
 
 RESUMING = re.compile(r"resuming crawl in (?P<dir>\S+): (?P<pending>\d+) requests pending "
                       r"\((?P<requeued>\d+) were in flight\), (?P<done>\d+) done, "
@@ -463,3 +464,53 @@ def test_an_output_without_items_is_replaced_one_with_items_refused(
     urls = output_urls(tmp_path, output)
     assert {canon(u) for u in urls} == pages
     assert extra_copies(urls) == 0
+
+
+class _StalledRobots:
+    """Two linked pages; /robots.txt does not answer until ``answer`` is set (the server's
+    thread waits, as a stalled server would)."""
+
+    latency = 0.0
+
+    def __init__(self) -> None:
+        self.answer = threading.Event()
+
+    def render(self, path: str, query: dict[str, str], base: str) -> Reply:
+        if path == "/robots.txt":
+            self.answer.wait(30)
+            return Reply(200, "User-agent: *\nAllow: /\n", "text/plain; charset=utf-8")
+        if path in ("/", "/next"):
+            return Reply(200, f"<title>{path}</title><a href='/next'>next</a>")
+        return NOT_FOUND
+
+
+def test_sigint_while_robots_txt_stalls_exits_at_once_and_loses_no_request(
+        tmp_path: Path) -> None:
+    """A stop must not wait for robots.txt (up to three attempts of ``timeout`` each), and the
+    request waiting for it is not filtered as "robots unavailable" and marked done: it stays
+    pending, and the resumed crawl fetches it."""
+    site = _StalledRobots()
+    srv = run_in_thread(site)
+    try:
+        args = ["links", "-a", f"url={srv.base_url}/", "--state", "state", "--timeout", "20",
+                "--no-progress", "--stats", "stats.json", "-o", "out.jsonl"]
+        proc = start(tmp_path, *args)
+        try:
+            time.sleep(1.5)  # the crawl is waiting for robots.txt
+            proc.send_signal(signal.SIGINT)
+            code, out, err, took = finish(proc, 60)
+        finally:
+            if proc.poll() is None:
+                kill9(proc)
+        assert code == 130, describe(code, err, out)
+        assert took < 5, f"the stop waited {took:.1f}s for robots.txt"
+        assert "filtered/robots_unavailable" not in stats(tmp_path / "stats.json")
+        site.answer.set()
+        err, _took = _resume_to_end(tmp_path, args)
+        m = RESUMING.search(err)
+        assert m and int(m["pending"]) == 1, err[-2000:]  # the start page, not lost
+        assert sorted(output_urls(tmp_path, "out.jsonl")) == [srv.base_url + "/",
+                                                              srv.base_url + "/next"]
+    finally:
+        site.answer.set()
+        srv.close()
