@@ -55,6 +55,8 @@ __all__ = ["Engine", "ItemWriter", "to_item"]
 logger = logging.getLogger(__name__)
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+#: spider methods a callback given by name (from a stored request, say) may not be
+_NOT_CALLBACKS = frozenset({"start_requests"})
 _BODY_HEADERS = frozenset({"content-type", "content-length", "content-encoding"})
 
 
@@ -646,7 +648,9 @@ class Engine:
             return self.spider.parse
         if callable(callback):
             return callback
-        func = getattr(self.spider, str(callback), None)
+        name = str(callback)
+        func = None if name.startswith("__") or name in _NOT_CALLBACKS else getattr(
+            self.spider, name, None)
         if not callable(func):
             raise CallbackError(f"spider has no callback named {callback!r}", Request("about:"))
         return func
@@ -731,7 +735,10 @@ class Engine:
     def _callback_error(self, name: str, request: Request | None, exc: BaseException) -> None:
         self.stats.inc("errors/callback")
         url = request.url if request is not None else "-"
-        logger.error("spider error in %s processing %s", name, url, exc_info=exc)
+        if isinstance(exc, CallbackError) and exc.wrapped is None:  # ours: no traceback to show
+            logger.error("spider error in %s processing %s: %s", name, url, exc)
+        else:
+            logger.error("spider error in %s processing %s", name, url, exc_info=exc)
         if request is not None:
             self.hooks.error(CallbackError(f"{name} raised {exc!r}", request, exc), request,
                              self.spider)

@@ -218,12 +218,18 @@ class _FileSink:
     async def resume(self, checkpoint: dict[str, Any]) -> None:
         """Reopen the output of an interrupted crawl, dropping what came after
         ``checkpoint`` (items of pages that were not completed and will be fetched again)."""
+        offset = _position(checkpoint, "offset", self.path)
         try:
             self._fh = open(self.path, "r+b")  # noqa: ASYNC230 - one small open, by design
         except OSError as exc:
             raise ConfigError(f"cannot resume output {str(self.path)!r}: {exc.strerror}; "
                               "it was moved or deleted since the crawl was interrupted") from None
-        self._fh.truncate(int(checkpoint["offset"]))
+        if offset > self._fh.seek(0, io.SEEK_END):
+            self._fh.close()
+            self._fh = None
+            raise ConfigError(f"cannot resume output {str(self.path)!r}: it is shorter than "
+                              "when the crawl was interrupted (was it replaced?)")
+        self._fh.truncate(offset)
         self._fh.seek(0, io.SEEK_END)
         self._restore(checkpoint)
 
@@ -328,7 +334,12 @@ class CsvSink(_FileSink):
         return {"fields": self._fields}
 
     def _restore(self, checkpoint: dict[str, Any]) -> None:
-        self._fields = checkpoint.get("fields")
+        fields = checkpoint.get("fields")
+        if fields is not None and not (
+                isinstance(fields, list) and all(isinstance(f, str) for f in fields)):
+            raise ConfigError(f"cannot resume output {str(self.path)!r}: its recorded CSV "
+                              "header in the state is damaged")
+        self._fields = fields
 
 
 # ------------------------------------------------------------------------------------------------
@@ -406,14 +417,14 @@ class SqliteSink:
         return {"rowid": row[0] or 0}
 
     async def resume(self, checkpoint: dict[str, Any]) -> None:
+        rowid = _position(checkpoint, "rowid", self.path)
         try:
             conn = sqlite3.connect(self.path)
             conn.execute("PRAGMA journal_mode=WAL")
             with conn:
                 conn.execute(f'CREATE TABLE IF NOT EXISTS "{self.table}" '
                              "(id INTEGER PRIMARY KEY, item TEXT)")
-                conn.execute(f'DELETE FROM "{self.table}" WHERE id > ?',
-                             (int(checkpoint.get("rowid", 0)),))
+                conn.execute(f'DELETE FROM "{self.table}" WHERE id > ?', (rowid,))
         except sqlite3.Error as exc:
             raise ConfigError(f"cannot resume output {str(self.path)!r}: {exc}") from None
         self._conn = conn
@@ -422,6 +433,15 @@ class SqliteSink:
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
+
+
+def _position(checkpoint: Any, key: str, path: Path) -> int:
+    """The recorded position ``checkpoint[key]`` (a count of bytes or rows) of an output."""
+    value = checkpoint.get(key) if isinstance(checkpoint, dict) else None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ConfigError(f"cannot resume output {str(path)!r}: its recorded position in the "
+                          "state is damaged")
+    return value
 
 
 class StdoutSink:

@@ -92,14 +92,40 @@ def encode_request(request: Request, spider: Spider | None = None) -> bytes:
             f"(str, int, float, bool, None, list, dict) to be stored: {exc}") from None
 
 
+#: stored field -> the types it may hold (a damaged or foreign row is refused, not crawled)
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "url": (str,), "cb": (str, type(None)), "eb": (str, type(None)), "m": (str,),
+    "h": (dict, type(None)), "b": (str, type(None)), "meta": (dict, type(None)),
+    "kw": (dict, type(None)), "p": (int,), "df": (bool,), "d": (int,), "r": (int,),
+    "rd": (int,), "ref": (str, type(None)),
+}
+
+
 def decode_request(raw: bytes | str) -> Request:
-    """The inverse of :func:`encode_request` (never unpickles or imports anything)."""
-    data = json.loads(raw)
+    """The inverse of :func:`encode_request` (never unpickles or imports anything);
+    SerializationError for anything that is not a request it wrote."""
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise SerializationError(f"stored request is not JSON: {exc}") from None
     if not isinstance(data, dict) or data.get("v") != FORMAT_VERSION:
         raise SerializationError(f"unsupported stored request format: {str(raw)[:80]}")
+    for key, types in _FIELD_TYPES.items():
+        value = data.get(key)
+        if (key == "url" or value is not None) and (
+                not isinstance(value, types) or (isinstance(value, bool) and bool not in types)):
+            raise SerializationError(f"stored request field {key!r} is not "
+                                     f"{' or '.join(t.__name__ for t in types)}: {value!r:.80}")
+    headers = data.get("h") or {}
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+        raise SerializationError(f"stored request headers are not strings: {headers!r:.80}")
+    try:
+        body = base64.b64decode(data["b"], validate=True) if data.get("b") else None
+    except ValueError as exc:
+        raise SerializationError(f"stored request body is not base64: {exc}") from None
     return Request(
         data["url"], data.get("cb"), data.get("eb"), method=data.get("m", "GET"),
-        headers=data.get("h"), body=base64.b64decode(data["b"]) if data.get("b") else None,
+        headers=headers or None, body=body,
         meta=data.get("meta"), cb_kwargs=data.get("kw"), priority=data.get("p", 0),
         dont_filter=data.get("df", False), depth=data.get("d", 0), retries=data.get("r", 0),
         redirects=data.get("rd", 0), referer=data.get("ref"),
@@ -165,7 +191,7 @@ class SqliteState:
         with self._tx() as c:
             requeued = c.execute("UPDATE queue SET leased = 0 WHERE leased = 1").rowcount
         pending = self._one("SELECT COUNT(*) FROM queue")
-        stats = json.loads(meta.get("stats", "{}"))
+        stats = self._json_meta(meta, "stats", dict) or {}
         self.resumed = {"pending": pending, "requeued": requeued,
                         "done": int(stats.get("requests/done", 0)),
                         "seen": self._one("SELECT COUNT(*) FROM seen")}
@@ -191,17 +217,31 @@ class SqliteState:
         return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
 
     # -- stats and sinks ------------------------------------------------------------------------
+    def _json_meta(self, meta: dict[str, str], key: str, kind: type) -> Any:
+        """A JSON value of the meta table; ConfigError (one line, exit 2) if damaged."""
+        raw = meta.get(key)
+        if not raw:
+            return None
+        try:
+            value = json.loads(raw)
+            damaged = not isinstance(value, kind)
+        except ValueError:
+            damaged = True
+        if damaged:
+            raise ConfigError(f"--state {self.path.parent}: the state is damaged ({key!r} is "
+                              "not what this acrawl wrote); use another directory")
+        return value
+
     def load_stats(self, stats: Stats) -> None:
-        raw = self._meta_all().get("stats")
-        if raw:
-            for key, value in json.loads(raw).items():
-                if isinstance(value, int):
+        saved = self._json_meta(self._meta_all(), "stats", dict)
+        if saved:
+            for key, value in saved.items():
+                if isinstance(value, int) and not isinstance(value, bool):
                     stats.counters[key] = value
             stats.pages_before = stats.counters.get("pages", 0)
 
     def sink_checkpoint(self, uri: str) -> Any:
-        raw = self._meta_all().get(f"sink:{uri}")
-        return json.loads(raw) if raw else None
+        return self._json_meta(self._meta_all(), f"sink:{uri}", object)
 
     def commit(self, requests: Sequence[Request], checkpoints: dict[str, Any],
                stats: Stats) -> None:
@@ -304,7 +344,7 @@ class _Queue:
                 continue
             try:
                 req = decode_request(data)
-            except (SerializationError, ValueError, KeyError) as exc:
+            except SerializationError as exc:
                 logger.error("dropping unreadable stored request %d: %s", row_id, exc)
                 taken.append((row_id,))
                 continue
