@@ -300,8 +300,14 @@ class Response:
             target = url.url
         elif isinstance(url, Selector):
             target = _selector_href(url)
-        else:
+        elif isinstance(url, str):
             target = str(url)
+        elif url is None:
+            raise ValueError("follow(): the URL is None (a .get() that selected nothing?)")
+        else:
+            hint = " (use follow_all)" if isinstance(url, list | tuple | SelectorList) else ""
+            raise TypeError(f"follow() takes a URL string, Link or Selector, not "
+                            f"{type(url).__name__}{hint}")
         joiner = self._joiner
         if joiner is None:
             joiner = self._joiner = Joiner(self.base_url)
@@ -325,9 +331,9 @@ class Response:
         **kwargs: Any,
     ) -> list[Request]:
         """Requests for every URL in ``urls``, or every link the ``css``/``xpath`` query selects."""
+        if (urls is not None) + (css is not None) + (xpath is not None) != 1:
+            raise ValueError("follow_all() takes exactly one of urls, css= or xpath=")
         if urls is None:
-            if css is None and xpath is None:
-                raise ValueError("follow_all() needs urls, css= or xpath=")
             selected = self.css(css) if css is not None else self.xpath(xpath)  # type: ignore[arg-type]
             urls = []
             for sel in selected:

@@ -299,6 +299,18 @@ def test_follow_selectors() -> None:
         r.follow(r.css("h1")[0])
 
 
+def test_follow_refuses_what_is_not_a_url() -> None:
+    """As in Scrapy: ``follow(css(...).get())`` when nothing matched raises (an error of the
+    callback, counted), rather than requesting ``.../None``."""
+    r = make_response(PAGE)
+    with pytest.raises(ValueError, match="None"):
+        r.follow(r.css("a.missing::attr(href)").get())
+    with pytest.raises(TypeError, match="follow_all"):
+        r.follow(r.css("a.x"))  # a SelectorList
+    with pytest.raises(TypeError, match="int"):
+        r.follow(7)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("url", ["mailto:x@example.com", "javascript:void(0)", "tel:+1234"])
 def test_follow_non_http_gives_a_request_not_an_exception(url: str) -> None:
     req = make_response(PAGE).follow(url)
@@ -329,6 +341,10 @@ def test_follow_all_css_and_xpath() -> None:
     assert [q.url for q in r.follow_all(xpath="//a[@class='x']")] == expected
     with pytest.raises(ValueError):
         r.follow_all()
+    with pytest.raises(ValueError, match="exactly one"):
+        r.follow_all(["/p/7"], css="a")
+    with pytest.raises(ValueError, match="exactly one"):
+        r.follow_all(css="a", xpath="//a")
 
 
 def test_follow_all_css_skips_elements_without_href() -> None:
