@@ -12,7 +12,9 @@ be opened), runs the engine and always closes sinks, gates and the downloader.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -177,10 +179,11 @@ class Crawler:
 
     # -- running --------------------------------------------------------------------------------
     async def _open_sinks(self) -> list[Sink]:
+        built = [self.hooks.open_sink(uri, self.settings) for uri in self.outputs]
+        _refuse_same_target(self.outputs, built)
         sinks: list[Sink] = []
         try:
-            for uri in self.outputs:
-                sink = self.hooks.open_sink(uri, self.settings)
+            for uri, sink in zip(self.outputs, built, strict=True):
                 checkpoint = self.state.sink_checkpoint(uri) if self.state else None
                 if checkpoint is not None and hasattr(sink, "resume"):
                     await sink.resume(checkpoint)
@@ -198,6 +201,10 @@ class Crawler:
         except BaseException:
             for sink in sinks:
                 await sink.close()
+                if self.state is None and hasattr(sink, "discard"):
+                    # the run never started: leave no new file that would block the next one
+                    # (a --state crawl has recorded them, and reopens them on resume)
+                    sink.discard()
             raise
         return sinks
 
@@ -259,6 +266,20 @@ class Crawler:
     def stop(self, *, force: bool = False) -> None:
         if self.engine is not None:
             self.engine.stop("interrupted", force=force)
+
+
+def _refuse_same_target(uris: list[str], sinks: list[Sink]) -> None:
+    """Two ``-o`` naming one file (``x.jsonl`` and ``./x.jsonl``) would write every item twice,
+    or refuse each other: a usage error."""
+    seen: dict[tuple[str, Any], str] = {}
+    for uri, sink in zip(uris, sinks, strict=True):
+        path = getattr(sink, "path", None)
+        if not isinstance(path, Path):
+            continue
+        key = (os.path.realpath(path), getattr(sink, "table", None))
+        if key in seen:
+            raise ConfigError(f"outputs {seen[key]!r} and {uri!r} are the same file")
+        seen[key] = uri
 
 
 def _origin(url: str) -> str:

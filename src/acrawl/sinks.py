@@ -155,6 +155,7 @@ class _FileSink:
         self.path = Path(path).expanduser()
         self.overwrite = overwrite
         self._fh: IO[bytes] | None = None
+        self._created = False  # open() made the file (so discard() may remove it)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(path={str(self.path)!r}, overwrite={self.overwrite})"
@@ -163,6 +164,7 @@ class _FileSink:
         mode = "wb" if self.overwrite else "ab" if self.append else "xb"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._created = not self.path.exists()
             self._fh = open(self.path, mode)  # noqa: ASYNC230 - one small open, by design
         except FileExistsError:
             raise ConfigError(
@@ -232,6 +234,14 @@ class _FileSink:
         self._fh.truncate(offset)
         self._fh.seek(0, io.SEEK_END)
         self._restore(checkpoint)
+
+    def discard(self) -> None:
+        """The crawl did not start (another output was refused): remove the file if
+        :meth:`open` created it, so it does not block the next run. Call after ``close``."""
+        if self._created:
+            self._created = False
+            with contextlib.suppress(OSError):
+                self.path.unlink()
 
     def _state(self) -> dict[str, Any]:
         return {}
@@ -358,6 +368,7 @@ class SqliteSink:
         self.table = table
         self.overwrite = overwrite
         self._conn: sqlite3.Connection | None = None
+        self._created = False  # open() made the database file
 
     def __repr__(self) -> str:
         return f"SqliteSink(path={str(self.path)!r}, table={self.table!r})"
@@ -365,6 +376,7 @@ class SqliteSink:
     async def open(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._created = not self.path.exists()
             conn = sqlite3.connect(self.path)
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"cannot open output {str(self.path)!r}: {exc}") from None
@@ -388,6 +400,14 @@ class SqliteSink:
             conn.close()
             raise
         self._conn = conn
+
+    def discard(self) -> None:
+        """As :meth:`_FileSink.discard`: remove the database if :meth:`open` created it."""
+        if self._created:
+            self._created = False
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(OSError):
+                    os.unlink(f"{self.path}{suffix}")
 
     async def write(self, items: list[dict[str, Any]]) -> None:
         if self._conn is None:

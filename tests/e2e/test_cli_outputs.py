@@ -251,3 +251,37 @@ def test_an_item_that_cannot_be_written_costs_only_itself(acrawl: Runner, tmp_pa
     assert stats["errors/item"] == 2 * (len(outputs) - 1), stats
     assert "errors/sink" not in stats, stats
     assert "cannot write an item" in result.stderr
+
+
+def test_a_refused_output_leaves_no_new_file_behind(acrawl: Runner, tmp_path: Path,
+                                                    serve) -> None:
+    """``-o new.json -o new.csv -o taken.csv`` with ``taken.csv`` existing: exit 2, and the
+    outputs this run created are removed, so the corrected command runs (an existing JSONL
+    that would have been appended to is left alone)."""
+    srv = serve(LinkSite(pages=10))
+    (tmp_path / "taken.csv").write_text("a\n")
+    (tmp_path / "old.jsonl").write_text('{"kept": 1}\n')
+    outputs = ["-o", "old.jsonl", "-o", "new.json", "-o", "new.csv", "-o", "sqlite:///new.db"]
+    result = acrawl.run("links", "-a", f"url={srv.base_url}/", *outputs, "-o", "taken.csv")
+    assert_usage_error(result, "taken.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.jsonl", "taken.csv"]
+    assert (tmp_path / "old.jsonl").read_text() == '{"kept": 1}\n'
+    (tmp_path / "taken.csv").unlink()
+    assert_ok(acrawl.run("links", "-a", f"url={srv.base_url}/", *outputs, "-o", "taken.csv"))
+    assert len(_read_json(tmp_path / "new.json")) == 10
+
+
+@pytest.mark.parametrize("twice", [["d.jsonl", "d.jsonl"], ["d.json", "./d.json"],
+                                   ["sqlite:///d.db", "sqlite:///./d.db"]])
+def test_the_same_output_twice_is_a_usage_error(acrawl: Runner, tmp_path: Path, site: str,
+                                                twice: list[str]) -> None:
+    result = _crawl(acrawl, site, "-o", twice[0], "-o", twice[1])
+    assert_usage_error(result, "same file")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_two_tables_of_one_database_are_two_outputs(acrawl: Runner, tmp_path: Path,
+                                                    site: str) -> None:
+    result = _crawl(acrawl, site, "-o", "sqlite:///d.db?table=a", "-o", "sqlite:///d.db?table=b")
+    assert_ok(result)
+    assert len(_read_sqlite(tmp_path / "d.db", "a")) == len(_read_sqlite(tmp_path / "d.db", "b"))
