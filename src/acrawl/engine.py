@@ -220,6 +220,10 @@ class Engine:
         self._count_page: Callable[[int], Awaitable[int]] | None = getattr(
             scheduler.queue, "count_page", None)
         self.reason = "finished"
+        if self.max_pages is not None and self._pages >= self.max_pages and durable:
+            # resumed after the limit was reached: nothing to fetch (raise the limit to go on)
+            self._accepting = self._taking = False
+            self.reason = "max_pages"
         self._force = False
         self._shared_queue = getattr(scheduler.queue, "poll_interval", None) is not None
         self.throttle = AutoThrottle(

@@ -514,3 +514,19 @@ def test_sigint_while_robots_txt_stalls_exits_at_once_and_loses_no_request(
     finally:
         site.answer.set()
         srv.close()
+
+
+def test_rerun_after_max_pages_was_reached_fetches_nothing(tmp_path: Path, link_site) -> None:
+    """The limit counts the whole crawl: once reached, the same command downloads nothing
+    (it used to download the requests left in flight, then drop them); a higher limit goes
+    on from there."""
+    srv = link_site(pages=200)
+    args = [*_links(srv.base_url), *_outputs("out.jsonl")]
+    _resume_to_end(tmp_path, [*args, "--max-pages", "10"])
+    hits = sum(srv.hits.values())
+    _resume_to_end(tmp_path, [*args, "--max-pages", "10"])
+    assert sum(srv.hits.values()) == hits
+    assert stats(tmp_path / "stats.json")["reason"] == "max_pages"
+    _resume_to_end(tmp_path, [*args, "--max-pages", "25"])
+    urls = output_urls(tmp_path, "out.jsonl")
+    assert len(urls) == 25 and extra_copies(urls) == 0
