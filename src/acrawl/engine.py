@@ -61,11 +61,12 @@ _BODY_HEADERS = frozenset({"content-type", "content-length", "content-encoding"}
 
 
 def to_item(obj: Any) -> dict[str, Any] | None:
-    """``obj`` as an item dict if it is a dict, attrs instance or dataclass instance."""
+    """``obj`` as an item dict if it is a dict, attrs instance or dataclass instance (not one
+    of acrawl's own attrs classes: a Response or Link yielded by mistake is no item)."""
     if isinstance(obj, dict):
         return obj
     cls = type(obj)
-    if attrs.has(cls):
+    if attrs.has(cls) and not isinstance(obj, Response | Link | Failure):
         return attrs.asdict(obj)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return dataclasses.asdict(obj)

@@ -21,6 +21,7 @@ import enum
 import io
 import json
 import logging
+import math
 import os
 import re
 import sqlite3
@@ -105,8 +106,11 @@ def _convert(obj: Any) -> Any:
 
 
 def _plain(obj: Any) -> Any:
-    """Recursively make ``obj`` JSON-safe, keys included (the slow path for odd keys)."""
-    if isinstance(obj, str | int | float | bool) or obj is None:
+    """Recursively make ``obj`` JSON-safe, keys included (the slow path for odd keys); NaN and
+    infinities become ``None`` (null, as orjson writes them: strict JSON has no such numbers)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, str | int | bool) or obj is None:
         return obj
     if isinstance(obj, dict):
         return {k if isinstance(k, str) else str(_plain(k)): _plain(v) for k, v in obj.items()}
@@ -122,10 +126,13 @@ def _dumps(obj: Any) -> bytes:
         except orjson.JSONEncodeError:
             pass  # ints beyond 64 bits, lone surrogates, odd keys: the stdlib copes
     try:
-        text = json.dumps(obj, default=_default, ensure_ascii=False, separators=(",", ":"))
-    except TypeError:  # e.g. tuple keys
+        text = json.dumps(obj, default=_default, ensure_ascii=False, separators=(",", ":"),
+                          allow_nan=False)
+    except (TypeError, ValueError) as exc:  # tuple keys, NaN or infinity
+        if "ircular" in str(exc):  # a circular reference: no JSON for that item
+            raise
         obj = _plain(obj)
-        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates: escape them, so the output stays valid UTF-8

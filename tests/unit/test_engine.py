@@ -18,7 +18,7 @@ from aiohttp import web
 from w3lib.url import canonicalize_url
 
 from acrawl.errors import ConnectError, HttpError, TooManyRedirects
-from acrawl.http import Failure, Request, Response
+from acrawl.http import Failure, Link, Request, Response
 from acrawl.site import LinkSite, ShopSite, serve
 from acrawl.spider import Spider
 
@@ -267,6 +267,8 @@ class BadOutputSpider(RecordingSpider):
         if response.url.endswith("/"):
             yield 42
             yield "a string is not an item"
+            yield response  # acrawl's own attrs classes are no items
+            yield response.links()[0] if response.links() else Link("http://a.test/")
             yield {"ok": 1}
             yield response.follow("/next")
         else:
@@ -279,7 +281,7 @@ async def test_unsupported_output_is_counted_and_crawl_continues(
     caplog.set_level(logging.ERROR)
     async with serve_app(pages(rec, page, {"/": "x", "/next": "y"})) as base:
         result, _ = await crawl(BadOutputSpider, start_urls=[base + "/"])
-    assert result.stats["errors/output"] == 2
+    assert result.stats["errors/output"] == 4
     assert result.stats["items"] == 2
     assert rec.hits["/next"] == 1
     assert result.reason == "finished"

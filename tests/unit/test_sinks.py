@@ -106,6 +106,29 @@ def test_dumps_item_odd_types(monkeypatch: pytest.MonkeyPatch, use_orjson: bool)
     assert json.loads(out) == {**ODD_DECODED, "when": "2024-05-06T07:08:09+00:00", "text": "東京"}
 
 
+@pytest.mark.parametrize("use_orjson", [True, False])
+def test_dumps_item_writes_strict_json(monkeypatch: pytest.MonkeyPatch, use_orjson: bool) -> None:
+    """NaN and infinities become null with or without orjson (strict parsers reject NaN); a
+    value whose conversion raises becomes its type's name; a circular item raises."""
+    if not use_orjson:
+        monkeypatch.setattr(sinks, "orjson", None)
+    elif sinks.orjson is None:
+        pytest.skip("orjson not installed")
+
+    class Broken:
+        def __str__(self) -> str:
+            raise RuntimeError("no")
+
+    out = dumps_item({"nan": float("nan"), "l": [float("inf"), -float("inf"), 1.5],
+                      "k": {(1, 2): float("nan")}, "broken": Broken()})
+    assert json.loads(out, parse_constant=pytest.fail) == {
+        "nan": None, "l": [None, None, 1.5], "k": {"[1, 2]": None}, "broken": "<Broken>"}
+    loop: dict = {}
+    loop["self"] = loop
+    with pytest.raises(ValueError):
+        dumps_item(loop)
+
+
 def test_dumps_item_lone_surrogate_stays_valid_utf8() -> None:
     out = dumps_item({"s": "a\ud800b"})
     out.decode("utf-8")
