@@ -35,6 +35,7 @@ from .errors import (
     DownloadError,
     DownloadTimeout,
     HttpError,
+    RequestIgnored,
     TooManyRedirects,
 )
 from .http import CREDENTIAL_HEADERS, Failure, Link, Request, Response
@@ -481,7 +482,11 @@ class Engine:
                     reason = await gate.check(request)
                     if reason:
                         self._drop(request, f"filtered/{reason}")
-                        await self.writer.add([], request)
+                        if request.errback is None:
+                            await self.writer.add([], request)
+                        else:
+                            await self._failure(request, RequestIgnored(
+                                f"not fetched ({reason}): {request.url}", request, reason))
                         return
                 await self.scheduler.pace(request)
             except asyncio.CancelledError:

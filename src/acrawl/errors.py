@@ -37,6 +37,7 @@ __all__ = [
     "DownloadTimeout",
     "HttpError",
     "PluginError",
+    "RequestIgnored",
     "SerializationError",
     "TooManyRedirects",
 ]
@@ -88,6 +89,17 @@ class HttpError(DownloadError):
     def __init__(self, message: str, request: Request | None = None, status: int = 0) -> None:
         super().__init__(message, request)
         self.status = status
+
+
+class RequestIgnored(AcrawlError):
+    """A request was not downloaded because a gate refused it (robots.txt disallows it, or
+    could not be fetched); ``reason`` is the stats key after ``filtered/``. An errback gets it,
+    as Scrapy's ``IgnoreRequest``."""
+
+    def __init__(self, message: str, request: Request, reason: str) -> None:
+        super().__init__(message)
+        self.request = request
+        self.reason = reason
 
 
 class CallbackError(AcrawlError):

@@ -692,6 +692,35 @@ async def test_robots_txt_disallow(
         assert robots_hits == []
 
 
+async def test_a_request_robots_txt_refuses_reaches_its_errback(
+    crawl: Any, serve_app: Any, page: Any, rec: Recorder
+) -> None:
+    """As Scrapy's IgnoreRequest: the errback learns its request was not fetched, and why."""
+    from acrawl.errors import RequestIgnored
+
+    async def robots(request: web.Request) -> web.Response:
+        return web.Response(text="User-agent: *\nDisallow: /private\n")
+
+    class Errbacks(RecordingSpider):
+        def start_requests(self) -> Any:
+            yield Request(self.base + "/private/x", errback=self.failed)
+            yield Request(self.base + "/private/y")  # no errback: filtered, as before
+            yield Request(self.base + "/public", errback=self.failed)
+
+        def failed(self, failure: Failure) -> Any:
+            self.failures.append(failure)
+            yield {"ignored": failure.request.url}
+
+    async with serve_app({"/robots.txt": robots,
+                          **pages(rec, page, {"/public": "ok"})}) as base:
+        result, spider = await crawl(Errbacks, base=base)
+    assert [f.request.url for f in spider.failures] == [base + "/private/x"]
+    exc = spider.failures[0].exception
+    assert isinstance(exc, RequestIgnored) and exc.reason == "robots"
+    assert result.stats["filtered/robots"] == 2
+    assert dict(rec.hits) == {"/public": 1}
+
+
 async def test_robots_crawl_delay_spaces_requests(
     crawl: Any, serve_app: Any, page: Any, rec: Recorder
 ) -> None:
