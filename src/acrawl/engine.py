@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import inspect
 import logging
 import random
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = ["Engine", "ItemWriter", "to_item"]
 
 logger = logging.getLogger(__name__)
+_debug = functools.partial(logger.isEnabledFor, logging.DEBUG)
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 #: spider methods a callback given by name (from a stored request, say) may not be
@@ -207,6 +209,7 @@ class Engine:
         self._inflight: set[asyncio.Task[None]] = set()
         #: tasks whose request waits for the gates (robots.txt) or its host's delay
         self._before_download: set[asyncio.Task[Any]] = set()
+        self._schemeless = 0  # requests dropped for a URL without a scheme
         #: requests between being taken and their download's end (``concurrency`` bounds this);
         #: a downloaded page is then processed while the next download is already on the wire,
         #: with at most ``concurrency`` pages waiting for or in their callbacks
@@ -415,6 +418,8 @@ class Engine:
             url = req.url
             if (not url.startswith(("http://", "https://"))
                     and scheme_of(url) not in FETCHABLE_SCHEMES):
+                if not scheme_of(url):
+                    self._no_scheme(req)
                 self._drop(req, "dropped/scheme")
                 continue
             if not host_key(url):
@@ -454,6 +459,15 @@ class Engine:
         for req in accepted:
             self.hooks.request_scheduled(req, spider)
         self._wake.set()
+
+    def _no_scheme(self, request: Request) -> None:
+        """A Request built from a relative or empty URL (a forgotten ``response.follow``):
+        said at WARNING for the first few, as Scrapy's "Missing scheme" error would."""
+        self._schemeless += 1
+        if self._schemeless <= 3:
+            more = " (further ones counted as dropped/scheme only)" if self._schemeless == 3 else ""
+            logger.warning("request URL %r has no scheme, dropped; use response.follow() or "
+                           "response.urljoin() for relative links%s", request.url, more)
 
     def _unstorable(self, request: Request, exc: Exception) -> None:
         self.stats.inc("errors/unstorable_request")
@@ -560,6 +574,9 @@ class Engine:
     async def _handle_response(self, request: Request, response: Response) -> None:
         status = response.status
         self.stats.inc(f"http/{status}")
+        if _debug():
+            logger.debug("crawled (%d) <%s %s> (referer: %s)", status, request.method,
+                         response.url, request.referer)
         if response.truncated:
             self.stats.inc("responses/truncated")
         if status in REDIRECT_CODES and "Location" in response.headers:

@@ -1168,3 +1168,22 @@ async def test_item_writer_reports_a_broken_sink_once_not_per_item() -> None:
     await writer.add([{"i": i} for i in range(5)], None)
     await writer.flush()
     assert len(sink_errors) == 1 and bad == []
+
+
+async def test_relative_request_urls_are_reported_and_crawled_pages_logged_at_debug(
+    crawl: Any, serve_app: Any, page: Any, rec: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="acrawl")
+
+    class Relative(RecordingSpider):
+        def parse(self, response: Response) -> Any:
+            for href in ("/a", "", "b.html", "c.html", "d.html"):
+                yield Request(href)  # should have been response.follow(href)
+
+    async with serve_app(pages(rec, page, {"/": "x"})) as base:
+        result, _ = await crawl(Relative, start_urls=[base + "/"])
+    assert result.stats["dropped/scheme"] == 5
+    warned = [r.getMessage() for r in caplog.records if "has no scheme" in r.getMessage()]
+    assert len(warned) == 3 and "'/a'" in warned[0] and "response.follow()" in warned[0]
+    crawled = [r.getMessage() for r in caplog.records if r.getMessage().startswith("crawled")]
+    assert crawled == [f"crawled (200) <GET {base}/> (referer: None)"]
