@@ -362,6 +362,10 @@ def parse_frontier_url(url: str, spider_name: str) -> tuple[str, str]:
     if parts.scheme not in ("redis", "rediss", "unix"):
         raise ConfigError(f"--frontier {_redacted(url)}: expected redis://HOST:PORT/DB "
                           "(or rediss://, unix://)")
+    db = parts.path.strip("/")
+    if parts.scheme != "unix" and db and not db.isdigit():
+        raise ConfigError(f"--frontier {_redacted(url)}: the database must be a number "
+                          f"(redis://HOST:PORT/0), not {db!r}")
     query = parse_qsl(parts.query, keep_blank_values=True)
     prefix = f"acrawl:{spider_name}:"
     rest = []

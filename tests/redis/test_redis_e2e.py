@@ -144,6 +144,8 @@ def test_bad_frontier_urls_are_one_line_errors(tmp_path: Path, redis_url: str) -
                        redis_url, "--state", "st"), "--state", "--frontier")
     one_line_error(run(tmp_path, "links", "-a", "url=http://127.0.0.1:1/", "--frontier",
                        redis_url, "-s", "redis_lease_ttl=0"), "redis_lease_ttl")
+    one_line_error(run(tmp_path, "links", "-a", "url=http://127.0.0.1:1/", "--frontier",
+                       redis_url.rsplit("/", 1)[0] + "/abc"), "database", "'abc'")
 
 
 def test_one_worker_crawls_a_small_site(tmp_path: Path, redis_url: str) -> None:
