@@ -10,6 +10,7 @@ in the ``acrawl`` entry-point group (skipped when ``ACRAWL_DISABLE_PLUGIN_AUTOLO
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
 import logging
@@ -40,24 +41,50 @@ PROJECT = "acrawl"
 BUILTIN_PLUGINS = ("acrawl.filters", "acrawl.linkextract", "acrawl.sinks", "acrawl.robots")
 
 
+def _label(plugin: object, name: str | None = None) -> str:
+    """How messages name a plugin: its registration name, else its module or class name."""
+    return name or getattr(plugin, "__name__", None) or type(plugin).__name__
+
+
 class _Manager(pluggy.PluginManager):
     def register(self, plugin: object, name: str | None = None) -> str | None:
+        label = _label(plugin, name)
         for attr in dir(plugin):
             if not attr.startswith("acrawl_"):
                 continue
             func = getattr(plugin, attr, None)
             if inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func):
-                label = name or getattr(plugin, "__name__", type(plugin).__name__)
                 raise PluginError(
                     f"plugin {label!r}: hook {attr} is 'async def'; hooks are synchronous — "
                     "return an object with async methods instead (see docs/plugins.md)"
                 )
+            self._check_arguments(plugin, attr, label)
         try:
             return super().register(plugin, name)
-        except pluggy.PluginValidationError as exc:
-            raise PluginError(f"plugin {name or plugin!r}: {exc}") from None
+        except pluggy.PluginValidationError as exc:  # pluggy's messages span several lines
+            raise PluginError(f"plugin {label!r}: " + " ".join(str(exc).split())) from None
         except ValueError as exc:  # already registered
-            raise PluginError(str(exc)) from None
+            raise PluginError(str(exc).splitlines()[0]) from None
+
+    def _check_arguments(self, plugin: object, attr: str, label: str) -> None:
+        """Refuse an implementation taking an argument its spec does not have, in one line
+        (pluggy's own message spans three)."""
+        opts = self.parse_hookimpl_opts(plugin, attr)
+        if opts is None:
+            return
+        hook_name = opts.get("specname") or attr
+        hook = getattr(self.hook, hook_name, None)
+        spec = getattr(hook, "spec", None)
+        if spec is None:
+            return  # unknown hook names are reported by check()
+        impl = pluggy.HookImpl(plugin, label, getattr(plugin, attr), opts)
+        unknown = [a for a in impl.argnames if a not in (*spec.argnames, *spec.kwargnames)]
+        if unknown:
+            raise PluginError(
+                f"plugin {label!r}: hook {hook_name} takes "
+                f"{', '.join(repr(a) for a in unknown)}, which the hook does not have "
+                f"(it may take any of: {', '.join(spec.argnames)})"
+            )
 
 
 def make_plugin_manager(
@@ -80,11 +107,23 @@ def make_plugin_manager(
 
 
 def check(pm: pluggy.PluginManager) -> None:
-    """Refuse hook implementations with no spec (a misspelt ``acrawl_`` hook)."""
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        raise PluginError(str(exc)) from None
+    """Refuse hook implementations with no spec (a misspelt ``acrawl_`` hook), naming the
+    plugin and the nearest real hook."""
+    known = [name for name in vars(pm.hook) if not name.startswith("_")
+             and getattr(pm.hook, name).has_spec()]
+    for name in vars(pm.hook):
+        hook = getattr(pm.hook, name)
+        if name.startswith("_") or hook.has_spec():
+            continue
+        for impl in hook.get_hookimpls():
+            if impl.optionalhook:
+                continue
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "see docs/hooks.md"
+            raise PluginError(
+                f"plugin {_label(impl.plugin, pm.get_name(impl.plugin))!r}: unknown hook "
+                f"{name!r} ({hint})"
+            )
 
 
 def _load_entry_points(pm: pluggy.PluginManager) -> None:
@@ -110,7 +149,14 @@ def register_module(pm: pluggy.PluginManager, modname: str) -> None:
         raise PluginError(f"cannot import plugin {modname!r}: {exc}") from None
     except Exception as exc:
         raise PluginError(f"plugin {modname!r} raised on import: {exc!r}") from None
-    plugin = getattr(module, attr) if attr else module
+    try:
+        plugin = getattr(module, attr) if attr else module
+    except AttributeError:
+        public = [n for n in dir(module) if not n.startswith("_")]
+        close = difflib.get_close_matches(attr, public, n=1)
+        hint = f"; did you mean {modpath}:{close[0]}?" if close else ""
+        raise PluginError(f"plugin {modname!r}: module {modpath!r} has no attribute "
+                          f"{attr!r} (-p takes MODULE or MODULE:OBJECT{hint})") from None
     if pm.is_registered(plugin):
         return
     pm.register(plugin, name=modname)

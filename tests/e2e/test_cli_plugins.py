@@ -330,3 +330,67 @@ def test_a_spider_implementing_hooks_itself(acrawl: Runner, tmp_path: Path, serv
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert stats["hooked_seen"] == len(urls)
     assert any(k.startswith("filtered/") and "hooked" in k for k in stats), stats
+
+
+# ------------------------------------------------------------------------------------------------
+# plugins that cannot be registered: one line, exit 2
+# ------------------------------------------------------------------------------------------------
+
+
+OBJPLUG = '''
+    from acrawl import hookimpl
+
+    class Plugin:
+        @hookimpl
+        def acrawl_crawl_opened(self):
+            pass
+
+    plugin = Plugin()
+'''
+
+
+@pytest.mark.parametrize(("ref", "needles"), [
+    ("objplug:nope", ["objplug", "'nope'"]),
+    ("objplug:plugn", ["objplug", "'plugn'", "objplug:plugin"]),  # a suggestion
+])
+def test_plugin_object_that_does_not_exist(acrawl: Runner, tmp_path: Path, ref: str,
+                                           needles: list[str]) -> None:
+    """``-p module:attr`` with no such attr: a one-line usage error, as ``-p nosuchmod`` is
+    (it was an AttributeError traceback and exit 1)."""
+    folder = tmp_path / "plugins"
+    write_module(folder, "objplug.py", OBJPLUG)
+    result = acrawl.run("links", "-a", "url=http://127.0.0.1:9/", "-p", ref,
+                        pythonpath=[folder])
+    assert_usage_error(result, *needles)
+
+
+def test_misspelled_hook_is_refused_naming_the_module_and_the_hook(acrawl: Runner,
+                                                                   tmp_path: Path) -> None:
+    folder = tmp_path / "plugins"
+    write_module(folder, "typoplug.py", '''
+        from acrawl import hookimpl
+
+        @hookimpl
+        def acrawl_filter_urls(url):
+            return None
+    ''')
+    result = acrawl.run("links", "-a", "url=http://127.0.0.1:9/", "-p", "typoplug",
+                        pythonpath=[folder])
+    line = assert_usage_error(result, "'typoplug'", "acrawl_filter_urls",
+                              "did you mean 'acrawl_filter_url'")
+    assert "<module" not in line and str(folder) not in line  # the name, not the repr
+
+
+def test_hook_argument_the_spec_lacks_is_one_line(acrawl: Runner, tmp_path: Path) -> None:
+    folder = tmp_path / "plugins"
+    write_module(folder, "argplug.py", '''
+        from acrawl import hookimpl
+
+        @hookimpl
+        def acrawl_filter_url(url, bogus):
+            return None
+    ''')
+    result = acrawl.run("links", "-a", "url=http://127.0.0.1:9/", "-p", "argplug",
+                        pythonpath=[folder])
+    line = assert_usage_error(result, "argplug", "acrawl_filter_url", "bogus")
+    assert "url, request, spider" in line  # the arguments it may take
