@@ -10,8 +10,11 @@ Values are validated once, at the edge (CLI, spider ``settings``), into a frozen
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -25,7 +28,9 @@ MiB = 1024 * 1024
 @attrs.frozen
 class Setting:
     """A named setting: its type (``bool``, ``int``, ``float``, ``str``, ``list``, ``dict``),
-    default, one-line help, and an optional check returning an error message or ``None``."""
+    default, one-line help, and two optional steps run on a value of that type (never on
+    ``None``): ``convert`` returns the value to use (for example list items as ints) or raises
+    ``ValueError("what was expected")``; ``check`` returns an error message or ``None``."""
 
     name: str
     type: type
@@ -33,6 +38,7 @@ class Setting:
     help: str = ""
     optional: bool = False  # None allowed
     check: Callable[[Any], str | None] | None = None
+    convert: Callable[[Any], Any] | None = None
 
 
 def _positive(v: Any) -> str | None:
@@ -41,6 +47,53 @@ def _positive(v: Any) -> str | None:
 
 def _non_negative(v: Any) -> str | None:
     return None if v is None or v >= 0 else "a number >= 0"
+
+
+def _status_codes(value: list[Any]) -> list[int]:
+    """``[408, "429"]`` -> ``[408, 429]``; each an HTTP status code, 100 to 599."""
+    out: list[int] = []
+    for v in value:
+        if isinstance(v, str) and v.strip().isdigit():
+            v = int(v.strip())
+        if type(v) is not int or not 100 <= v <= 599:
+            raise ValueError("a list of HTTP status codes (integers 100-599)")
+        out.append(v)
+    return out
+
+
+#: RFC 9110 field names: a token
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def _header_value_problem(value: str) -> str | None:
+    return "a string without line breaks" if any(c in value for c in "\r\n\0") else None
+
+
+def _headers(value: dict[Any, Any]) -> dict[str, str]:
+    """Header names to string values; numbers become strings (as ``Request(headers=...)``
+    does), anything else (a non-string name, a nested value, None, a bool) is refused."""
+    expected = "a JSON object of header names to strings (or numbers)"
+    out: dict[str, str] = {}
+    for name, v in value.items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise ValueError(f"{expected}; {name!r} is not a header name")
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            v = str(v)
+        if not isinstance(v, str) or _header_value_problem(v):
+            raise ValueError(f"{expected}; the value of {name!r} is {v!r}")
+        out[name] = v
+    return out
+
+
+def _proxy_url(value: str) -> str | None:
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return "an http:// or https:// proxy URL with a host (http://user:pass@host:port)"
+    return None
 
 
 DEFAULT_SETTINGS: tuple[Setting, ...] = (
@@ -58,7 +111,7 @@ DEFAULT_SETTINGS: tuple[Setting, ...] = (
     Setting("retry_times", int, 2, "retries on connection errors, timeouts, 408/429/5xx",
             check=_non_negative),
     Setting("retry_http_codes", list, [408, 429, 500, 502, 503, 504, 522, 524],
-            "statuses that are retried"),
+            "statuses that are retried", convert=_status_codes),
     Setting("max_retry_after", float, 60.0, "cap on a Retry-After wait, seconds",
             check=_non_negative),
     Setting("max_redirects", int, 10, "redirect hops followed per request", check=_non_negative),
@@ -70,13 +123,14 @@ DEFAULT_SETTINGS: tuple[Setting, ...] = (
             check=_positive),
     Setting("obey_robots", bool, True, "fetch and obey robots.txt (with Crawl-delay)"),
     Setting("user_agent", str, "acrawl/0.1 (+https://github.com/acrawl/acrawl)",
-            "User-Agent header, also used for robots.txt"),
+            "User-Agent header, also used for robots.txt", check=_header_value_problem),
     Setting("default_headers", dict, {
         "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
         "Accept-Language": "en",
-    }, "headers sent with every request"),
+    }, "headers sent with every request", convert=_headers),
     Setting("cookies", bool, True, "keep cookies per host"),
-    Setting("proxy", str, None, "http proxy URL (http://user:pass@host:port)", optional=True),
+    Setting("proxy", str, None, "http proxy URL (http://user:pass@host:port)", optional=True,
+            check=_proxy_url),
     Setting("log_level", str, "INFO", "DEBUG, INFO, WARNING or ERROR",
             check=lambda v: None if str(v).upper() in {"DEBUG", "INFO", "WARNING", "ERROR",
                                                        "CRITICAL"} else "a log level"),
@@ -116,7 +170,7 @@ def _coerce(spec: Setting, value: Any) -> Any:
         if t is int:
             return int(value.strip())
         if t is float:
-            return float(value.strip())
+            return _finite(float(value.strip()))
         if t is str:
             return value
         if t in (list, dict):
@@ -125,8 +179,6 @@ def _coerce(spec: Setting, value: Any) -> Any:
             parsed = json.loads(value) if value.strip()[:1] in "[{" else None
             if parsed is None and t is list:
                 parsed = [p.strip() for p in value.split(",") if p.strip()]
-                if spec.name == "retry_http_codes":
-                    parsed = [int(p) for p in parsed]
             if not isinstance(parsed, t):
                 raise ValueError(value)
             return parsed
@@ -136,7 +188,7 @@ def _coerce(spec: Setting, value: Any) -> Any:
             return value
         raise ValueError(value)
     if t is float and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        return _finite(float(value))
     if t is int and isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, t) and t not in (int, float):
@@ -144,7 +196,14 @@ def _coerce(spec: Setting, value: Any) -> Any:
     raise ValueError(value)
 
 
-_TYPE_NAMES = {bool: "true/false", int: "an integer", float: "a number", str: "a string",
+def _finite(value: float) -> float:
+    """No ``inf`` or ``nan``: a timeout, delay or interval must end."""
+    if not math.isfinite(value):
+        raise ValueError(value)
+    return value
+
+
+_TYPE_NAMES = {bool: "true/false", int: "an integer", float: "a finite number", str: "a string",
                list: "a list", dict: "a JSON object"}
 
 
@@ -187,7 +246,13 @@ class Settings(Mapping[str, Any]):
                         f"setting {spec.name!r} expects {_TYPE_NAMES.get(spec.type, spec.type)}"
                         f"{' or none' if spec.optional else ''}, got {raw!r}"
                     ) from None
-                if spec.check is not None:
+                if spec.convert is not None and value is not None:
+                    try:
+                        value = spec.convert(value)
+                    except ValueError as exc:
+                        raise ConfigError(
+                            f"setting {spec.name!r} expects {exc}, got {raw!r}") from None
+                if spec.check is not None and value is not None:
                     problem = spec.check(value)
                     if problem:
                         raise ConfigError(f"setting {spec.name!r} expects {problem}, got {raw!r}")

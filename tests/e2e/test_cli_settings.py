@@ -35,6 +35,40 @@ def test_bad_settings_exit_2_naming_them(acrawl: Runner, args: list[str],
     assert_usage_error(result, *needles)
 
 
+@pytest.mark.parametrize(("args", "needles"), [
+    (["-s", "proxy=notaurl"], ["proxy", "notaurl", "http://"]),
+    (["-s", "proxy=socks5://127.0.0.1:1080"], ["proxy", "socks5"]),
+    (["-s", 'retry_http_codes=[1,"x"]'], ["retry_http_codes", "100-599"]),
+    (["-s", "timeout=inf"], ["timeout", "finite"]),
+    (["--timeout", "nan"], ["timeout", "finite"]),
+    (["--delay", "inf"], ["download_delay", "finite"]),
+    (["-s", "max_retry_after=inf"], ["max_retry_after", "finite"]),
+    (["-s", 'default_headers={"X-A": {"b": 1}}'], ["default_headers", "X-A"]),
+    (["-s", 'default_headers={"X-A": null}'], ["default_headers", "X-A"]),
+])
+def test_settings_that_would_fail_at_crawl_time_exit_2(acrawl: Runner, serve, args: list[str],
+                                                      needles: list[str]) -> None:
+    """Values of the right type that could only fail later (every request through a proxy
+    that is no URL, a header aiohttp cannot send, an endless timeout) are refused at
+    startup, before any request."""
+    srv = serve(LinkSite(pages=3))
+    result = acrawl.run("links", "-a", f"url={srv.base_url}/", *args)
+    assert_usage_error(result, *needles)
+    assert sum(srv.hits.values()) == 0
+
+
+def test_numeric_default_header_values_are_sent_as_strings(acrawl: Runner, tmp_path: Path,
+                                                           serve) -> None:
+    """``{"X-Num": 1}``: converted as ``Request(headers=...)`` converts, not an internal
+    TypeError on every request."""
+    srv = serve(LinkSite(pages=5))
+    result = acrawl.run("links", "-a", f"url={srv.base_url}/", "-s",
+                        'default_headers={"Accept": "*/*", "X-Num": 1}', "-o", "o.jsonl")
+    assert_ok(result)
+    assert len(read_jsonl(tmp_path / "o.jsonl")) == 5
+    assert "internal error" not in result.stderr
+
+
 def test_bad_setting_rejected_before_any_request(acrawl: Runner, serve) -> None:
     srv = serve(LinkSite(pages=10))
     result = acrawl.run("links", "-a", f"url={srv.base_url}/", "-s", "retry_times=lots")

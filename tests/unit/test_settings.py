@@ -1,0 +1,149 @@
+"""``acrawl.settings``: values are converted and checked once, so a crawl never starts with a
+setting that only fails later (an unserialisable header, a proxy that is no URL, an endless
+timeout)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from acrawl.errors import ConfigError
+from acrawl.settings import DEFAULT_SETTINGS, Setting, Settings
+from acrawl.spider import Spider
+
+FLOAT_SETTINGS = sorted(s.name for s in DEFAULT_SETTINGS if s.type is float)
+
+
+@pytest.mark.parametrize("name", FLOAT_SETTINGS)
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "Infinity", math.inf, math.nan])
+def test_float_settings_must_be_finite(name: str, value: Any) -> None:
+    """``timeout=inf`` would break "no hang: at most timeout per attempt"; a delay, interval
+    or cap of inf/nan is as endless."""
+    with pytest.raises(ConfigError, match=f"setting '{name}' expects a finite number"):
+        Settings.build(overrides={name: value})
+
+
+def test_a_plugin_float_setting_is_finite_too() -> None:
+    extra = [Setting("my_interval", float, 1.0, "seconds")]
+    with pytest.raises(ConfigError, match="my_interval"):
+        Settings.build(overrides={"my_interval": "inf"}, extra=extra)
+    assert Settings.build(overrides={"my_interval": "2.5"}, extra=extra)["my_interval"] == 2.5
+
+
+# -- default_headers ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ('{"X-Num": 1, "X-Ratio": 0.5, "Accept": "*/*"}',
+     {"X-Num": "1", "X-Ratio": "0.5", "Accept": "*/*"}),
+    ({"X-Num": 2}, {"X-Num": "2"}),
+])
+def test_default_header_numbers_become_strings(raw: Any, expected: dict[str, str]) -> None:
+    """As ``Request(headers=...)`` does; a JSON number or a Python int from a spider's
+    ``settings``."""
+    assert Settings.build(overrides={"default_headers": raw})["default_headers"] == expected
+
+
+@pytest.mark.parametrize(("raw", "needle"), [
+    ({1: "x"}, "1 is not a header name"),
+    ({"X-A": {"nested": 1}}, "'X-A'"),
+    ({"X-A": ["a", "b"]}, "'X-A'"),
+    ({"X-A": None}, "'X-A'"),
+    ({"X-A": True}, "'X-A'"),
+    ('{"X-A": {"b": 1}}', "'X-A'"),
+    ('{"Bad Name": "x"}', "'Bad Name' is not a header name"),
+    ('{"X-A": "one\\r\\nX-Injected: 1"}', "'X-A'"),
+])
+def test_default_headers_that_cannot_be_sent_are_refused(raw: Any, needle: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        Settings.build(overrides={"default_headers": raw})
+    message = str(err.value)
+    assert "setting 'default_headers' expects" in message and needle in message
+    assert "\n" not in message
+
+
+def test_user_agent_without_line_breaks() -> None:
+    with pytest.raises(ConfigError, match="user_agent"):
+        Settings.build(overrides={"user_agent": "bot\r\nX-Injected: 1"})
+
+
+class Echo(Spider):
+    name = "echo"
+
+    def parse(self, response: Any) -> dict[str, Any]:
+        return response.json()
+
+
+async def test_numeric_default_header_is_sent_as_a_string(serve_app: Any, crawl: Any) -> None:
+    """It used to end every request with ``internal error: TypeError``."""
+    async def headers(request: web.Request) -> web.Response:
+        return web.json_response({"x-num": request.headers.get("X-Num")})
+
+    async with serve_app({"/": headers}) as base:
+        result, _ = await crawl(Echo, start_urls=[base + "/"], outputs=[],
+                                settings={"obey_robots": False,
+                                          "default_headers": {"X-Num": 7}})
+    assert result.stats["pages"] == 1
+    assert result.stats["errors/internal"] == 0
+
+
+# -- proxy ----------------------------------------------------------------------------------------
+
+
+GOOD_PROXIES = ["http://127.0.0.1:3128", "https://proxy.example:8443",
+                "http://user:pa%20ss@localhost:3128", "HTTP://[::1]:3128"]
+
+
+@pytest.mark.parametrize("proxy", ["notaurl", "127.0.0.1:3128", "socks5://127.0.0.1:1080",
+                                   "ftp://host", "http://", "http://host:notaport",
+                                   "http://host:99999", "http:///path"])
+def test_proxy_must_be_an_http_url_with_a_host(proxy: str) -> None:
+    """Checked at startup: a bad proxy used to fail every request of the crawl instead."""
+    with pytest.raises(ConfigError, match="setting 'proxy' expects an http:// or https://"):
+        Settings.build(overrides={"proxy": proxy})
+    for good in GOOD_PROXIES:
+        assert Settings.build(overrides={"proxy": good})["proxy"] == good
+    assert Settings.build(overrides={"proxy": "none"})["proxy"] is None
+
+
+# -- retry_http_codes -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw", ['[1, "x"]', "[99]", "[600]", "408,abc", "[true]", "[408.5]",
+                                 [None], ["503x"], [True]])
+def test_retry_http_codes_are_status_codes(raw: Any) -> None:
+    with pytest.raises(ConfigError, match=r"retry_http_codes.*integers 100-599"):
+        Settings.build(overrides={"retry_http_codes": raw})
+    for good, expected in [("408,429, 503", [408, 429, 503]), ("[500, 502]", [500, 502]),
+                           ([503], [503]), ('["503"]', [503]), ("[]", [])]:
+        assert Settings.build(overrides={"retry_http_codes": good})["retry_http_codes"] == (
+            expected)
+
+
+# -- the Setting steps ----------------------------------------------------------------------------
+
+
+def test_convert_then_check_and_neither_sees_none() -> None:
+    seen: list[Any] = []
+
+    def convert(v: list[Any]) -> list[str]:
+        seen.append(v)
+        if not all(isinstance(x, str) for x in v):
+            raise ValueError("a list of names")
+        return [x.lower() for x in v]
+
+    def check(v: list[str]) -> str | None:
+        seen.append(v)
+        return None if len(v) < 3 else "at most two names"
+
+    extra = [Setting("names", list, None, "", optional=True, convert=convert, check=check)]
+    assert Settings.build(overrides={"names": "A,b"}, extra=extra)["names"] == ["a", "b"]
+    assert Settings.build(overrides={"names": "none"}, extra=extra)["names"] is None
+    assert seen == [["A", "b"], ["a", "b"]]
+    with pytest.raises(ConfigError, match="'names' expects a list of names, got"):
+        Settings.build(overrides={"names": "[1]"}, extra=extra)
+    with pytest.raises(ConfigError, match="'names' expects at most two names"):
+        Settings.build(overrides={"names": "a,b,c"}, extra=extra)
