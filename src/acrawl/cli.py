@@ -115,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     ns = build_parser().parse_args(argv)
+    _setup_logging("WARNING")  # until the settings give the level: warnings about the config
     if ns.list:
         for name, where in sorted(list_spiders().items()):
             print(f"{name:20} {where}")

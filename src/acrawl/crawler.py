@@ -30,7 +30,7 @@ from .plugins import check as check_plugins
 from .scheduler import Scheduler
 from .settings import Settings
 from .sinks import Sink
-from .spider import Spider
+from .spider import Spider, check_spider, spider_name
 from .state import SqliteState
 from .stats import Stats
 from .urls import host_key, hostname, scheme_of
@@ -107,17 +107,19 @@ class Crawler:
     ) -> Crawler:
         pm = make_plugin_manager(plugins, entry_points=entry_points)
         hooks = Hooks(pm)
+        name = spider_name(spider_cls)
         try:
             spider = spider_cls(**dict(spider_args or {}))
         except ConfigError:
             raise
         except TypeError as exc:
-            raise ConfigError(f"spider {spider_cls.name!r} rejected its arguments: {exc}") from None
+            raise ConfigError(f"spider {name!r} rejected its arguments: {exc}") from None
         except Exception as exc:
             given = " ".join(f"-a {k}={v!r}" for k, v in (spider_args or {}).items())
-            raise ConfigError(f"spider {spider_cls.name!r} failed to start"
+            raise ConfigError(f"spider {name!r} failed to start"
                               f"{' with ' + given if given else ''}: "
                               f"{type(exc).__name__}: {exc}") from None
+        check_spider(spider, spider_args)
         if any(name.startswith("acrawl_") for name in dir(type(spider))):
             pm.register(spider, name=f"spider:{spider.name}")
             check_plugins(pm)

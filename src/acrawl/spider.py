@@ -17,11 +17,15 @@ crawler registers the spider instance as a plugin.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from .errors import ConfigError
 from .http import Request, Response
 
-__all__ = ["Spider"]
+__all__ = ["Spider", "check_spider", "spider_name"]
+
+logger = logging.getLogger(__name__)
 
 
 class Spider:
@@ -41,7 +45,7 @@ class Spider:
         for key, value in kwargs.items():
             setattr(self, key, value)
         if not getattr(self, "name", ""):
-            self.name = type(self).__name__.lower()  # type: ignore[misc]
+            self.name = spider_name(type(self))  # type: ignore[misc]
 
     @property
     def logger(self) -> logging.LoggerAdapter[logging.Logger]:
@@ -58,3 +62,79 @@ class Spider:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
+
+
+def spider_name(cls: type[Spider]) -> str:
+    """The name instances of ``cls`` get: its ``name``, else its class name lower-cased."""
+    name = getattr(cls, "name", "")
+    return name if isinstance(name, str) and name else cls.__name__.lower()
+
+
+def _kind(value: Any) -> str:
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _string_list(spider: Spider, attr: str, what: str, given: Mapping[str, Any]) -> None:
+    """``attr`` as a list of strings. A single string is one entry: as ``-a attr=VALUE`` it
+    can only be a string; in a class it is usually a forgotten list, so that is logged."""
+    value = getattr(spider, attr, None)
+    if value is None:
+        setattr(spider, attr, [])
+        return
+    if isinstance(value, str):
+        if given.get(attr) is not value:
+            logger.warning("spider %r: %s should be a list; taking the string %r as one %s",
+                           spider.name, attr, value, what)
+        setattr(spider, attr, [value])
+        return
+    if not isinstance(value, list | tuple | set | frozenset):
+        raise ConfigError(f"spider {spider.name!r}: {attr} must be a list of {what}s, "
+                          f"got {_kind(value)}")
+    for entry in value:
+        if not isinstance(entry, str):
+            raise ConfigError(f"spider {spider.name!r}: {attr} must be a list of {what}s, "
+                              f"but holds {_kind(entry)}")
+    if not isinstance(value, list):
+        setattr(spider, attr, list(value))
+
+
+def check_spider(spider: Spider, given: Mapping[str, Any] | None = None) -> None:
+    """Check the attributes the crawl reads, once, before it starts: a wrong type is a
+    :class:`ConfigError` naming the spider, the attribute and what was expected, instead of
+    a traceback (or an empty crawl) later. ``given`` are the spider arguments (``-a``).
+
+    ``start_urls`` and ``allowed_hosts`` become lists (a single string is one entry).
+    """
+    given = given or {}
+    name = getattr(spider, "name", None)
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"spider {spider_name(type(spider))!r}: name must be a non-empty "
+                          f"string, got {_kind(name)}")
+    settings = getattr(spider, "settings", None)
+    if settings is not None:
+        if not isinstance(settings, Mapping):
+            raise ConfigError(f"spider {name!r}: settings must be a dict of setting names to "
+                              f"values, like {{'timeout': 3}}, got {_kind(settings)}")
+        for key in settings:
+            if not isinstance(key, str):
+                raise ConfigError(f"spider {name!r}: settings keys must be setting names "
+                                  f"(strings), got {_kind(key)}")
+    _string_list(spider, "start_urls", "URL", given)
+    _string_list(spider, "allowed_hosts", "host", given)
+    for host in spider.allowed_hosts:
+        if "," in host or any(c.isspace() for c in host.strip()):
+            raise ConfigError(f"spider {name!r}: allowed_hosts entries are host names "
+                              f"('example.com', '.example.com', 'host:port'), got {host!r}")
+    codes = getattr(spider, "handle_httpstatus_list", None)
+    if codes is not None:
+        if not isinstance(codes, list | tuple | set | frozenset) or not all(
+                type(c) is int and 100 <= c <= 599 for c in codes):
+            raise ConfigError(f"spider {name!r}: handle_httpstatus_list must be a list of "
+                              f"HTTP status codes (integers 100-599), got {_kind(codes)}")
+    for attr in ("follow_links", "handle_httpstatus_all"):
+        flag = getattr(spider, attr, None)
+        if flag is not None and not isinstance(flag, bool):
+            hint = f" (-s {attr}=true sets it from the command line)" if (
+                attr == "follow_links" and isinstance(flag, str)) else ""
+            raise ConfigError(f"spider {name!r}: {attr} must be True or False, "
+                              f"got {_kind(flag)}{hint}")

@@ -171,3 +171,98 @@ def test_spider_class_settings_are_validated(acrawl: Runner, tmp_path: Path) -> 
             settings = {"concurrency": "many"}
     ''')
     assert_usage_error(acrawl.run("badsettings.py"), "concurrency")
+
+
+# ------------------------------------------------------------------------------------------------
+# spider attributes the crawl reads are checked before it starts
+# ------------------------------------------------------------------------------------------------
+
+
+def _attr_spider(folder: Path, body: str) -> None:
+    """``attrspider.py``: spider ``attrs`` (``follow_links = True``) with ``body`` (class
+    attribute lines) added."""
+    lines = ["import acrawl", "", "", "class AttrSpider(acrawl.Spider):", '    name = "attrs"',
+             "    follow_links = True",
+             *(f"    {line}" for line in body.splitlines()),
+             "", "    def parse(self, response):", '        yield {"url": response.url}', ""]
+    (folder / "attrspider.py").write_text("\n".join(lines), encoding="utf-8")
+
+
+@pytest.mark.parametrize(("body", "needles"), [
+    ('settings = [("timeout", 3)]\n', ["'attrs'", "settings", "dict"]),
+    ("settings = {3: 1}\n", ["'attrs'", "settings"]),
+    ("start_urls = 3\n", ["'attrs'", "start_urls", "list"]),
+    ('start_urls = ["http://127.0.0.1:9/", None]\n', ["'attrs'", "start_urls", "None"]),
+    ("allowed_hosts = [b'127.0.0.1']\n", ["'attrs'", "allowed_hosts"]),
+    ('allowed_hosts = ["127.0.0.1,localhost"]\n', ["'attrs'", "allowed_hosts",
+                                                    "127.0.0.1,localhost"]),
+    ("handle_httpstatus_list = 404\n", ["'attrs'", "handle_httpstatus_list", "404"]),
+    ('handle_httpstatus_list = ["404"]\n', ["'attrs'", "handle_httpstatus_list"]),
+    ('handle_httpstatus_all = "yes"\n', ["'attrs'", "handle_httpstatus_all"]),
+    ("name = 42\n", ["name", "42"]),
+])
+def test_spider_attributes_of_the_wrong_type_exit_2(acrawl: Runner, tmp_path: Path, serve,
+                                                    body: str, needles: list[str]) -> None:
+    """One line naming the spider, the attribute and what was expected (it was a traceback
+    and exit 1, or a crawl that did nothing)."""
+    srv = serve(LinkSite(pages=3))
+    _attr_spider(tmp_path, f'start_urls = ["{srv.base_url}/"]\n' + body)
+    assert_usage_error(acrawl.run("attrspider.py"), *needles)
+    assert sum(srv.hits.values()) == 0
+
+
+@pytest.mark.parametrize("attr", ["start_urls", "allowed_hosts"])
+def test_a_string_where_a_list_is_expected_is_one_entry_with_a_warning(
+        acrawl: Runner, tmp_path: Path, serve, attr: str) -> None:
+    """``start_urls = "http://..."`` used to be crawled one character at a time (0 pages),
+    ``allowed_hosts = "127.0.0.1"`` to filter out every link."""
+    base = serve(LinkSite(pages=8)).base_url
+    body = (f'start_urls = "{base}/"\nallowed_hosts = ["127.0.0.1"]\n' if attr == "start_urls"
+            else f'start_urls = ["{base}/"]\nallowed_hosts = "127.0.0.1"\n')
+    _attr_spider(tmp_path, body)
+    result = acrawl.run("attrspider.py", "-o", "out.jsonl")
+    assert_ok(result)
+    assert len(read_jsonl(tmp_path / "out.jsonl")) == 8
+    warnings = [line for line in result.stderr.splitlines() if "WARNING" in line]
+    assert len(warnings) == 1 and attr in warnings[0] and "'attrs'" in warnings[0], \
+        result.stderr
+
+
+def test_start_urls_and_allowed_hosts_from_the_command_line(acrawl: Runner, tmp_path: Path,
+                                                            serve) -> None:
+    """``-a start_urls=URL`` (a string, as every ``-a`` value) is one start URL, silently:
+    it is the only way to write it there."""
+    base = serve(LinkSite(pages=6)).base_url
+    _attr_spider(tmp_path, "pass\n")
+    result = acrawl.run("attrspider.py", "-a", f"start_urls={base}/",
+                        "-a", "allowed_hosts=127.0.0.1", "-o", "out.jsonl")
+    assert_ok(result)
+    assert len(read_jsonl(tmp_path / "out.jsonl")) == 6
+    assert "WARNING" not in result.stderr, result.stderr
+
+
+def test_follow_links_from_a_spider_argument_is_not_a_truthy_string(acrawl: Runner,
+                                                                     serve) -> None:
+    """``-a follow_links=false`` is the string "false", which is true: refused, pointing at
+    ``-s follow_links=...``."""
+    srv = serve(LinkSite(pages=5))
+    result = acrawl.run("links", "-a", f"url={srv.base_url}/", "-a", "follow_links=false")
+    assert_usage_error(result, "'links'", "follow_links", "-s follow_links")
+    assert sum(srv.hits.values()) == 0
+
+
+def test_unnamed_spider_failing_to_start_is_named_as_its_instances_are(acrawl: Runner,
+                                                                       tmp_path: Path) -> None:
+    write_module(tmp_path, "noname.py", '''
+        import acrawl
+
+        class MySpider(acrawl.Spider):
+            start_urls = ["http://127.0.0.1:9/"]
+
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
+                raise RuntimeError("boom")
+    ''')
+    line = assert_usage_error(acrawl.run("noname.py"), "spider 'myspider' failed to start",
+                              "boom")
+    assert "spider ''" not in line
