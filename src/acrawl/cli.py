@@ -92,6 +92,25 @@ def settings_from_args(ns: argparse.Namespace) -> dict[str, Any]:
     return settings
 
 
+def _check_writable(path: Path, option: str) -> None:
+    """Create ``path``'s missing parent directories (as ``-o`` does) and make sure a file can
+    be written there, before the crawl rather than after it; ConfigError if not."""
+    if path.is_dir():
+        raise ConfigError(f"{option} {path}: is a directory (give a file path, e.g. "
+                          f"{path / 'stats.json'})")
+    existed = path.exists()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a"):
+            pass
+    except OSError as exc:
+        blocker = next((d for d in path.parents if d.exists() and not d.is_dir()), None)
+        reason = f"{blocker} is not a directory" if blocker else exc.strerror or str(exc)
+        raise ConfigError(f"{option} {path}: cannot write there: {reason}") from None
+    if not existed:
+        path.unlink(missing_ok=True)  # written at the end; none is left if the crawl fails
+
+
 def _setup_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -128,6 +147,8 @@ def _main(argv: Sequence[str] | None) -> int:
     crawler = Crawler.create(spider_cls, spider_args=spider_args, settings=settings,
                              outputs=ns.output, plugins=ns.plugin, state_dir=ns.state,
                              frontier_url=ns.frontier)
+    if ns.stats:
+        _check_writable(Path(ns.stats), "--stats")
     _setup_logging(crawler.settings["log_level"])
     if crawler.state is not None and crawler.state.resumed is not None:
         r = crawler.state.resumed

@@ -6,7 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-from e2e_support import PagesSite, Runner, assert_ok, describe, read_jsonl, write_module
+from e2e_support import (
+    PagesSite,
+    Runner,
+    assert_ok,
+    assert_usage_error,
+    describe,
+    read_jsonl,
+    write_module,
+)
 
 from acrawl.site import LinkSite
 
@@ -88,15 +96,32 @@ def test_clean_crawl_exits_0_with_stats(acrawl: Runner, tmp_path: Path, serve) -
     assert not [k for k in stats if k.startswith("errors/") and stats[k]]
 
 
-def test_unwritable_stats_path(acrawl: Runner, tmp_path: Path, serve) -> None:
+@pytest.mark.parametrize(("stats", "needles"), [
+    ("afile/stats.json", ["--stats", "afile is not a directory"]),
+    (".", ["--stats", "directory"]),
+    ("adir", ["--stats", "adir", "directory"]),
+])
+def test_unwritable_stats_path_is_refused_before_the_crawl(acrawl: Runner, tmp_path: Path,
+                                                          serve, stats: str,
+                                                          needles: list[str]) -> None:
+    """Exit 2 and one line before anything is fetched, not exit 1 after the whole crawl."""
     srv = serve(LinkSite(pages=5))
     (tmp_path / "afile").write_text("")
-    result = acrawl.run("links", "-a", f"url={srv.base_url}/", "--stats", "afile/stats.json",
+    (tmp_path / "adir").mkdir()
+    result = acrawl.run("links", "-a", f"url={srv.base_url}/", "--stats", stats,
                         "-o", "o.jsonl")
-    assert result.returncode in (1, 2), describe(result)
-    assert "Traceback" not in result.stderr
-    assert "afile" in result.stderr
-    assert len(read_jsonl(tmp_path / "o.jsonl")) == 5
+    assert_usage_error(result, *needles)
+    assert sum(srv.hits.values()) == 0
+    assert (tmp_path / "afile").read_text() == ""
+
+
+def test_stats_parent_directories_are_created(acrawl: Runner, tmp_path: Path, serve) -> None:
+    """As for ``-o``: ``--stats runs/2024/stats.json`` creates ``runs/2024``."""
+    srv = serve(LinkSite(pages=5))
+    result = acrawl.run("links", "-a", f"url={srv.base_url}/", "--stats",
+                        "runs/2024/stats.json", "-o", "runs/o.jsonl")
+    assert_ok(result)
+    assert json.loads((tmp_path / "runs" / "2024" / "stats.json").read_text())["pages"] == 5
 
 
 def test_not_found_pages_are_not_errors(acrawl: Runner, tmp_path: Path, serve) -> None:
