@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import os
 import sys
 import tomllib
 from pathlib import Path
@@ -102,24 +103,36 @@ def list_spiders() -> dict[str, str]:
     return out
 
 
+def _spider_file(ref: str) -> type[Spider]:
+    path = Path(ref)
+    if path.is_dir():
+        raise ConfigError(f"{ref} is a directory, not a spider file (give a .py file or a "
+                          "spider name; see acrawl-run --list)")
+    if not path.is_file():
+        raise ConfigError(f"spider file not found: {ref}")
+    if path.suffix != ".py":
+        raise ConfigError(f"{ref} is not a .py file (a spider file is Python source named "
+                          "*.py)")
+    classes = _spiders_in(_load_file(path.resolve()))
+    if not classes:
+        raise ConfigError(f"no acrawl.Spider subclass in {ref}")
+    if len(classes) > 1:
+        names = ", ".join(sorted(c.name or c.__name__ for c in classes))
+        raise ConfigError(f"{ref} holds several spiders ({names}); keep one per file "
+                          "or list the module in [tool.acrawl] spiders")
+    return classes[0]
+
+
 def find_spider(ref: str) -> type[Spider]:
     """The spider class ``ref`` names; ConfigError (with the known names) if none."""
-    if ref.endswith(".py") or "/" in ref or Path(ref).is_file():
-        path = Path(ref)
-        if not path.is_file():
-            raise ConfigError(f"spider file not found: {ref}")
-        classes = _spiders_in(_load_file(path.resolve()))
-        if not classes:
-            raise ConfigError(f"no acrawl.Spider subclass in {ref}")
-        if len(classes) > 1:
-            names = ", ".join(sorted(c.name or c.__name__ for c in classes))
-            raise ConfigError(f"{ref} holds several spiders ({names}); keep one per file "
-                              "or list the module in [tool.acrawl] spiders")
-        return classes[0]
+    if ref.endswith(".py") or "/" in ref or os.sep in ref:
+        return _spider_file(ref)
     project = project_spiders()
     if ref in project:
         return project[ref]
     if ref in BUILTIN_SPIDERS:
         return BUILTIN_SPIDERS[ref]
+    if Path(ref).exists():  # a file or folder here, named without ".py" or a slash
+        return _spider_file(ref)
     known = ", ".join(sorted({*BUILTIN_SPIDERS, *project}))
     raise ConfigError(f"unknown spider {ref!r} (known: {known}; see acrawl-run --list)")

@@ -174,3 +174,27 @@ def test_bad_spiders_value_in_pyproject(acrawl: Runner, tmp_path: Path) -> None:
     root = tmp_path / "proj"
     write_module(root, "pyproject.toml", "[tool.acrawl]\nspiders = 3\n")
     assert_usage_error(acrawl.run("--list", cwd=root), "spiders")
+
+
+@pytest.mark.parametrize("ref", ["somedir", "somedir/", "./somedir", "pkg.py"])
+def test_a_directory_is_not_a_spider_file(acrawl: Runner, tmp_path: Path, ref: str) -> None:
+    """Not "spider file not found": it is there, but it is a directory."""
+    (tmp_path / "somedir").mkdir()
+    (tmp_path / "pkg.py").mkdir()
+    line = assert_usage_error(acrawl.run(ref), ref, "is a directory")
+    assert "not found" not in line
+
+
+def test_a_file_that_is_not_python_source(acrawl: Runner, tmp_path: Path) -> None:
+    write_module(tmp_path, "spider.txt", "import acrawl\n")
+    assert_usage_error(acrawl.run("spider.txt"), "spider.txt", "not a .py file")
+
+
+def test_a_stray_file_does_not_shadow_a_built_in_spider(acrawl: Runner, tmp_path: Path,
+                                                        small_site: str) -> None:
+    """A file called ``links`` in the current directory (no ``.py``, no slash: a name, not a
+    path) is not taken for the spider file."""
+    (tmp_path / "links").write_text("not python\n")
+    result = acrawl.run("links", "-a", f"url={small_site}/", "-o", "out.jsonl")
+    assert_ok(result)
+    assert len(read_jsonl(tmp_path / "out.jsonl")) == 3
