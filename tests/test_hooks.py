@@ -688,6 +688,47 @@ async def test_hook_extract_links_union_with_builtin(shop: Served) -> None:
     assert len(home) == len(set(home))
 
 
+class BrokenExtractor:
+    @hookimpl
+    def acrawl_extract_links(self, response: Response) -> list[str]:
+        raise RuntimeError("extractor exploded")
+
+
+class FollowingPageSpider(PageSpider):
+    follow_links = True
+
+
+def _doc_section(hook: str) -> str:
+    text = HOOKS_DOC.read_text(encoding="utf-8")
+    return text.split(f"## {hook}\n", 1)[1].split("\n## ", 1)[0]
+
+
+async def test_hook_extract_links_raising(shop: Served) -> None:
+    """An extractor that raises under ``follow_links``: counted ``errors/plugin`` (not
+    ``errors/internal``), reported to ``acrawl_error``, the page's item is kept and no link
+    of it is followed; called from a callback, it is that callback's error. docs/hooks.md
+    says so."""
+    errors = Errors()
+    crawler = make_crawler(FollowingPageSpider, BrokenExtractor(), errors,
+                           start_urls=[shop.base_url + "/"])
+    result = await crawler.crawl()
+    stats = result.stats
+    assert stats["pages"] == stats["items"] == 1
+    assert stats["errors/plugin"] == 1
+    assert stats["errors/internal"] == 0
+    [(exc, req, _)] = errors.calls
+    assert isinstance(exc, RuntimeError) and req is not None and req.url == shop.base_url + "/"
+
+    seen: dict[str, list[Link]] = {}
+    crawler = make_crawler(LinksSpider, BrokenExtractor(), start_urls=[shop.base_url + "/"],
+                           seen_links=seen)
+    stats = (await crawler.crawl()).stats
+    assert stats["errors/callback"] == 1 and stats["items"] == 0
+
+    section = _doc_section("acrawl_extract_links")
+    assert "errors/plugin" in section and "errors/internal" not in section
+
+
 @dataclasses.dataclass
 class Product:
     url: str
