@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import logging
 import os
 import sys
 import tomllib
@@ -23,7 +24,12 @@ from .errors import ConfigError
 from .spider import Spider
 from .spiders import BUILTIN_SPIDERS
 
-__all__ = ["find_config", "find_spider", "list_spiders"]
+__all__ = ["CONFIG_KEYS", "find_config", "find_spider", "list_spiders"]
+
+logger = logging.getLogger(__name__)
+
+#: the keys ``[tool.acrawl]`` may hold; others are warned about
+CONFIG_KEYS = frozenset({"spiders"})
 
 
 def find_config(start: Path | None = None) -> tuple[Path, dict[str, object]] | None:
@@ -77,29 +83,43 @@ def _load_file(path: Path) -> ModuleType:
     return module
 
 
-def project_spiders() -> dict[str, type[Spider]]:
+def _where(cls: type[Spider]) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def project_spiders() -> dict[str, list[type[Spider]]]:
+    """``name -> classes`` of the spiders in the project's modules; more than one class for
+    a name is a conflict, reported when that name is run (and shown by ``--list``)."""
     found = find_config()
     if found is None:
         return {}
     path, table = found
+    unknown = sorted(set(table) - CONFIG_KEYS)
+    if unknown:
+        logger.warning("%s: unknown key%s in [tool.acrawl]: %s (known: %s)", path,
+                       "s" if len(unknown) > 1 else "", ", ".join(unknown),
+                       ", ".join(sorted(CONFIG_KEYS)))
     modules = table.get("spiders", [])
     if isinstance(modules, str):
         modules = [modules]
     if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
         raise ConfigError(f"{path}: [tool.acrawl] spiders must be a list of module names")
-    out: dict[str, type[Spider]] = {}
+    out: dict[str, list[type[Spider]]] = {}
     for modname in modules:
         for cls in _spiders_in(_import(modname, path.parent)):
             if cls.name:
-                out.setdefault(cls.name, cls)
+                classes = out.setdefault(cls.name, [])
+                if cls not in classes:  # a module listed twice
+                    classes.append(cls)
     return out
 
 
 def list_spiders() -> dict[str, str]:
     """``name -> where`` for every spider ``acrawl-run`` can find from here."""
     out = {name: "built-in" for name in BUILTIN_SPIDERS}
-    for name, cls in project_spiders().items():
-        out[name] = f"{cls.__module__}.{cls.__qualname__}"
+    for name, classes in project_spiders().items():
+        out[name] = (_where(classes[0]) if len(classes) == 1 else
+                     "CONFLICT: " + " and ".join(_where(c) for c in classes))
     return out
 
 
@@ -129,7 +149,12 @@ def find_spider(ref: str) -> type[Spider]:
         return _spider_file(ref)
     project = project_spiders()
     if ref in project:
-        return project[ref]
+        classes = project[ref]
+        if len(classes) > 1:
+            raise ConfigError(f"spider name {ref!r} is used by several classes: "
+                              f"{' and '.join(_where(c) for c in classes)} (a name must be "
+                              "unique among the [tool.acrawl] spiders modules)")
+        return classes[0]
     if ref in BUILTIN_SPIDERS:
         return BUILTIN_SPIDERS[ref]
     if Path(ref).exists():  # a file or folder here, named without ".py" or a slash

@@ -198,3 +198,55 @@ def test_a_stray_file_does_not_shadow_a_built_in_spider(acrawl: Runner, tmp_path
     result = acrawl.run("links", "-a", f"url={small_site}/", "-o", "out.jsonl")
     assert_ok(result)
     assert len(read_jsonl(tmp_path / "out.jsonl")) == 3
+
+
+def _two_modules_one_name(root: Path) -> None:
+    write_module(root / "myproj", "__init__.py", "")
+    write_module(root / "myproj", "spiders.py", SPIDERS)
+    write_module(root / "myproj", "more.py", '''
+        import acrawl
+
+        class ShopperToo(acrawl.Spider):
+            name = "shopper"
+
+            def parse(self, response):
+                return None
+    ''')
+    write_module(root, "pyproject.toml", '''
+        [tool.acrawl]
+        spiders = ["myproj.spiders", "myproj.more"]
+    ''')
+
+
+def test_two_spiders_with_one_name_is_an_error_naming_both(acrawl: Runner, tmp_path: Path,
+                                                           small_site: str) -> None:
+    """The first one used to win silently, and ``--list`` showed only it."""
+    root = tmp_path / "proj"
+    _two_modules_one_name(root)
+    result = acrawl.run("shopper", "-a", f"url={small_site}/", cwd=root)
+    assert_usage_error(result, "'shopper'", "myproj.spiders.Shopper", "myproj.more.ShopperToo")
+    listed = acrawl.run("--list", cwd=root)
+    assert_ok(listed)
+    [line] = [ln for ln in listed.stdout.splitlines() if ln.split()[0] == "shopper"]
+    assert "myproj.spiders.Shopper" in line and "myproj.more.ShopperToo" in line, line
+    assert "conflict" in line.lower()
+    # the other spiders of the project still run
+    assert_ok(acrawl.run("other-one", cwd=root))
+
+
+def test_unknown_config_keys_are_a_one_line_warning(acrawl: Runner, tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    _project(root, "flat")
+    write_module(root, "pyproject.toml", '''
+        [tool.acrawl]
+        spiders = ["myproj.spiders"]
+        spider = ["myproj.other"]
+        concurrency = 4
+    ''')
+    result = acrawl.run("--list", cwd=root)
+    assert_ok(result)
+    assert "shopper" in result.stdout
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "WARNING" in lines[0] and "pyproject.toml" in lines[0]
+    assert "concurrency, spider" in lines[0] and "known: spiders" in lines[0], lines[0]
