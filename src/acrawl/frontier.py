@@ -18,7 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from .http import Request
 
-__all__ = ["DupeFilter", "MemoryDupeFilter", "MemoryQueue", "RequestQueue"]
+__all__ = ["DupeFilter", "MemoryDupeFilter", "MemoryQueue", "RequestQueue", "report_invalid"]
 
 
 @runtime_checkable
@@ -77,6 +77,16 @@ class RequestQueue(Protocol):
     #   async def count_page(limit) -> int -- count a page about to reach a callback against
     #                                      max_pages for the whole crawl (all workers): its
     #                                      number, or 0 if ``limit`` are counted already
+
+
+def report_invalid(invalid: Sequence[tuple[Request, Exception]],
+                   on_invalid: Callable[[Request, Exception], None] | None) -> None:
+    """For an ``add_unseen``: hand the requests a backend could not store to ``on_invalid``
+    (raise the first error without one)."""
+    for request, error in invalid:
+        if on_invalid is None:
+            raise error
+        on_invalid(request, error)
 
 
 class MemoryDupeFilter:

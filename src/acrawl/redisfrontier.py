@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .errors import ConfigError, SerializationError
+from .frontier import report_invalid
 from .state import decode_request, encode_request
 from .urls import fingerprint
 
@@ -605,10 +606,7 @@ class RedisFrontier:
         flags = iter(await self.seen_add(fps) if fps else ())
         accepted = [r for r in valid if r.dont_filter or next(flags)]
         await self.push(accepted)
-        for req, error in invalid:
-            if on_invalid is None:
-                raise error
-            on_invalid(req, error)
+        report_invalid(invalid, on_invalid)
         return accepted
 
     async def push(self, requests: Sequence[Request]) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, SerializationError
+from .frontier import report_invalid
 from .http import Request
 
 if TYPE_CHECKING:
@@ -309,10 +310,7 @@ class _Queue:
                 rows.append((req.priority, req.host, data))
                 accepted.append(req)
             c.executemany("INSERT INTO queue (priority, host, data) VALUES (?, ?, ?)", rows)
-        for req, error in invalid:
-            if on_invalid is None:
-                raise error
-            on_invalid(req, error)
+        report_invalid(invalid, on_invalid)
         return accepted
 
     async def requeue(self, requests: Sequence[Request], replaced: Sequence[Request]) -> None:
