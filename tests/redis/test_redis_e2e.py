@@ -196,7 +196,7 @@ def test_three_workers_share_one_crawl(tmp_path: Path, redis_url: str,
         stats: dict[str, Any] = json.loads((tmp_path / f"s{n}.json").read_text())
         assert stats["pages"] == PAGES, stats  # the whole crawl's counters
         assert stats["workers"] == 3
-        assert stats["worker"]["pages"] == len(per_worker[n])
+        assert stats["worker"].get("pages", 0) == len(per_worker[n])  # (0: not written)
 
 
 @pytest.mark.slow
