@@ -134,7 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     ns = build_parser().parse_args(argv)
-    _setup_logging("WARNING")  # until the settings give the level: warnings about the config
+    # until the settings give the level: warnings about the config, unless --log-level is
+    # quieter than that
+    quiet = str(ns.log_level or "").upper() in ("ERROR", "CRITICAL")
+    _setup_logging(ns.log_level.upper() if quiet else "WARNING")
     if ns.list:
         for name, where in sorted(list_spiders().items()):
             print(f"{name:20} {where}")

@@ -226,6 +226,9 @@ def test_a_string_where_a_list_is_expected_is_one_entry_with_a_warning(
     warnings = [line for line in result.stderr.splitlines() if "WARNING" in line]
     assert len(warnings) == 1 and attr in warnings[0] and "'attrs'" in warnings[0], \
         result.stderr
+    quiet = acrawl.run("attrspider.py", "-o", "quiet.jsonl", "--log-level", "ERROR")
+    assert_ok(quiet)
+    assert "WARNING" not in quiet.stderr, quiet.stderr  # --log-level ERROR: from the start
 
 
 def test_start_urls_and_allowed_hosts_from_the_command_line(acrawl: Runner, tmp_path: Path,
