@@ -280,13 +280,14 @@ class AiohttpDownloader(Downloader):
             await self._check_through_proxy(host, request)
         headers = {k: v for k, v in request.headers.items()
                    if k.lower() != "proxy-authorization"}
-        if self.default_credentials and self.named_origin(request.url):
+        if request.referer or self.default_credentials:
             own = {k.lower() for k in headers}
-            for name, value in self.default_credentials.items():
-                if name.lower() not in own:
-                    headers[name] = value
-        if request.referer and "referer" not in {k.lower() for k in headers}:
-            headers["Referer"] = request.referer
+            if self.default_credentials and self.named_origin(request.url):
+                for name, value in self.default_credentials.items():
+                    if name.lower() not in own:
+                        headers[name] = value
+            if request.referer and "referer" not in own:
+                headers["Referer"] = request.referer
         try:
             async with asyncio.timeout(self.timeout):
                 async with session.request(

@@ -227,8 +227,7 @@ class Engine:
         self.reason = "finished"
         if self.max_pages is not None and self._pages >= self.max_pages and durable:
             # resumed after the limit was reached: nothing to fetch (raise the limit to go on)
-            self._accepting = self._taking = False
-            self.reason = "max_pages"
+            self._limit_reached()
         self._force = False
         self._shared_queue = getattr(scheduler.queue, "poll_interval", None) is not None
         self.throttle = AutoThrottle(
@@ -416,12 +415,13 @@ class Engine:
                 self._drop(req, "dropped/max_pages")
                 continue
             url = req.url
-            if (not url.startswith(("http://", "https://"))
-                    and scheme_of(url) not in FETCHABLE_SCHEMES):
-                if not scheme_of(url):
-                    self._no_scheme(req)
-                self._drop(req, "dropped/scheme")
-                continue
+            if not url.startswith(("http://", "https://")):
+                scheme = scheme_of(url)
+                if scheme not in FETCHABLE_SCHEMES:
+                    if not scheme:
+                        self._no_scheme(req)
+                    self._drop(req, "dropped/scheme")
+                    continue
             if not host_key(url):
                 self._drop(req, "dropped/invalid_url")
                 continue
@@ -602,18 +602,13 @@ class Engine:
                 counted = await self._count_page(self.max_pages) or self.max_pages + 1
             else:
                 counted = self._pages + 1
-            if counted > self.max_pages:
-                self._accepting = self._taking = False  # (another worker took the last ones)
-                self.reason = "max_pages"
-                self._wake.set()
+            if counted > self.max_pages:  # (another worker took the last ones)
+                self._limit_reached()
                 await self._max_pages_drop(request)
                 return
             self._pages = counted
             if counted >= self.max_pages:
-                self._accepting = False
-                self._taking = False
-                self.reason = "max_pages"
-                self._wake.set()
+                self._limit_reached()
         else:
             self._pages += 1
         self.stats.inc("pages")
@@ -627,6 +622,12 @@ class Engine:
             await self.writer.add([], request)
             return
         await self._run_callback(func, request, response, response)
+
+    def _limit_reached(self) -> None:
+        """``max_pages`` is reached: no request is scheduled or started any more."""
+        self._accepting = self._taking = False
+        self.reason = "max_pages"
+        self._wake.set()
 
     async def _max_pages_drop(self, request: Request) -> None:
         """A response past ``max_pages``: dropped and counted; with a durable frontier the
