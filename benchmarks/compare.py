@@ -2,7 +2,7 @@
 
     python benchmarks/compare.py --pages 2000 --rounds 3 --concurrency 16 64
 
-One link site (``python -m acrawl.site links --pages N``) is served by a child process for the
+One link site (``python -m acrawl.demo.site links --pages N``) is served by a child process for the
 whole run. Each crawler runs as its own child process, alternately, ``--rounds`` times per
 concurrency, with the same user code (one item ``{"url": response.url}`` per page and one
 ``response.follow`` per ``a::attr(href)``), the same concurrency globally and per host, no
@@ -124,7 +124,7 @@ class Run:
 class SiteServer:
     def __init__(self, python: str, pages: int, latency: float) -> None:
         self.proc = subprocess.Popen(
-            [python, "-m", "acrawl.site", "links", "--pages", str(pages),
+            [python, "-m", "acrawl.demo.site", "links", "--pages", str(pages),
              "--latency", str(latency)],
             stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         assert self.proc.stdout is not None
@@ -333,7 +333,7 @@ def report(runs: list[Run], args: argparse.Namespace, vers: dict[str, str], elap
     add("Load average (1 min) at start / end: " + " / ".join(f"{x:.2f}" for x in args.load)
         + " (other work on the machine makes wall times noisy; CPU s/1000 pages less so).")
     add("")
-    add(f"Site: `acrawl.site` LinkSite, {args.pages} pages of ~15 KB, 20-60 links each, "
+    add(f"Site: `acrawl.demo.site` LinkSite, {args.pages} pages of ~15 KB, 20-60 links each, "
         f"latency {args.latency} s, one server process for the whole run. "
         f"Machine: {machine()}.")
     loop = "uvloop" if vers.get("uvloop", "not installed") != "not installed" else "asyncio"
@@ -447,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
                    "removed at the end)")
     args = p.parse_args(argv)
 
-    from acrawl.site import LinkSite
+    from acrawl.demo.site import LinkSite
 
     vers = versions(args.python)
     if "scrapy" in args.crawlers and vers.get("scrapy") == "not installed":

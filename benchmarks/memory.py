@@ -13,12 +13,14 @@ allocated after a ``gc.collect()``:
 
 Structures measured:
 
-* acrawl dedup: ``acrawl.frontier.MemoryDupeFilter`` fed ``acrawl.urls.fingerprint(Request(url))``
-  in batches of 1000 (what the engine does); the request and URL are transient.
+* acrawl dedup: ``acrawl.frontier.memory.MemoryDupeFilter`` fed
+  ``acrawl.urls.fingerprint(Request(url))`` in batches of 1000 (what the engine does); the
+  request and URL are transient.
 * Scrapy dedup: ``scrapy.dupefilters.RFPDupeFilter.request_seen(scrapy.Request(url))``
   (fingerprints from ``scrapy.utils.request.fingerprint`` via the default fingerprinter).
-* acrawl queue: ``acrawl.frontier.MemoryQueue.push`` of ``Request(url, depth=3, referer=page)``
-  as ``response.follow`` builds them (one referer string shared per 40 links, like a page).
+* acrawl queue: ``acrawl.frontier.memory.MemoryQueue.push`` of
+  ``Request(url, depth=3, referer=page)`` as ``response.follow`` builds them (one referer
+  string shared per 40 links, like a page).
 * Scrapy queue: the default scheduler memory queue, ``DownloaderAwarePriorityQueue`` over
   ``scrapy.squeues.LifoMemoryQueue`` (falls back to ``ScrapyPriorityQueue`` if it cannot be
   built outside a running crawl), pushed ``scrapy.Request(url)`` carrying what Scrapy's
@@ -59,7 +61,7 @@ def referer_of(i: int) -> str:
 def _acrawl_dupefilter(n: int) -> tuple[Any, Any]:
     import asyncio
 
-    from acrawl.frontier import MemoryDupeFilter
+    from acrawl.frontier.memory import MemoryDupeFilter
     from acrawl.http import Request
     from acrawl.urls import fingerprint
 
@@ -98,7 +100,7 @@ def _scrapy_dupefilter(n: int) -> tuple[Any, Any]:
 def _acrawl_queue(n: int) -> tuple[Any, Any]:
     import asyncio
 
-    from acrawl.frontier import MemoryQueue
+    from acrawl.frontier.memory import MemoryQueue
     from acrawl.http import Request
 
     loop = asyncio.new_event_loop()

@@ -23,7 +23,7 @@ site server). "discovered" and "pending" come from the crawlers' own stats (acra
 ``scheduler/dequeued``).
 
 **Throughput with and without ``--state``.** ``acrawl-run bench`` over a ``LinkSite`` of
-``--link-pages`` pages (served by ``python -m acrawl.site links`` in a child process), in
+``--link-pages`` pages (served by ``python -m acrawl.demo.site links`` in a child process), in
 memory and with ``--state``, alternately, ``--rounds`` times; pages/s from the crawl's own
 stats (``pages_per_second``), medians compared.
 
@@ -396,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
                             "bytes of peak RSS per discovered URL above the 1-page run")
 
         if "throughput" not in args.skip:
-            site = Server([sys.executable, "-m", "acrawl.site", "links", "--pages",
+            site = Server([sys.executable, "-m", "acrawl.demo.site", "links", "--pages",
                            str(args.link_pages)])
             try:
                 runs: dict[str, list[Result]] = {"in memory": [], "--state": []}

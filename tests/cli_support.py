@@ -21,7 +21,7 @@ def _acrawl_command() -> list[str]:
     if found:
         return [found]
     # the same entry point the console script calls
-    return [sys.executable, "-c", "from acrawl.cli import main; raise SystemExit(main())"]
+    return [sys.executable, "-c", "from acrawl.cli.main import main; raise SystemExit(main())"]
 
 
 ACRAWL = _acrawl_command()

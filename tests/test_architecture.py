@@ -1,18 +1,21 @@
-"""Import rules: which acrawl module may know which (STYLE.md §3.2, docs/architecture.md).
+"""Import rules: which acrawl module may know which (docs/architecture.md, "Dependency direction").
 
-The rules are data, below. Each source file in ``src/acrawl`` is parsed with ``ast``; imports
-inside ``if TYPE_CHECKING:`` are *type-only*, every other import (module level or inside a
-function) is a *runtime* import.
+The rules are data, below. Each source file under ``src/acrawl`` is parsed with ``ast`` and named
+by its dotted path inside the package (``core.engine``, ``frontier.redis``, ``http``); a rule
+that names a package (``download``) covers the package and every module in it. Imports inside
+``if TYPE_CHECKING:`` are *type-only*, every other import (module level or inside a function)
+is a *runtime* import.
 
-* The engine knows interfaces only: it is handed a scheduler, a downloader, sinks, gates and
-  the ``Hooks`` facade, and never imports the concrete downloader, frontier or state backends,
-  the built-in plugins, the CLI or the wiring.
-* Concrete components are built in one place, ``crawler.py`` (the CLI and the built-in spiders
+* The top level holds the data and the interfaces (``errors``, ``http``, ``urls``, ``settings``,
+  ``stats``, ``spider``, ``hookspecs``, ``gates``, ...): it imports the machinery below it in the
+  subpackages for type hints only.
+* ``core`` (the engine, the scheduler, the component chains) knows interfaces only: it is handed
+  a downloader, a frontier, sinks, gates and components, and never imports ``download``, the
+  frontier backends, ``policies``, ``sinks``' implementations, the wiring or the front ends.
+* Concrete components are built in one place, ``crawler`` (the CLI and the built-in spiders
   may too); no other module calls their constructors.
-* Nothing imports the CLI.
-* ``hookspecs.py`` imports nothing from acrawl at runtime, so any module may import it.
-* The data and interface modules at the bottom (errors, http, urls, settings, stats, gates,
-  frontier, spider) import the layers above them for type hints only.
+* Nothing imports the CLI; ``hookspecs`` imports nothing from acrawl at runtime.
+* There are no import cycles, not even through type-only imports.
 """
 
 from __future__ import annotations
@@ -25,44 +28,65 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "acrawl"
-MODULES = sorted(p.stem for p in SRC.glob("*.py"))
 
-#: the layers above the data and interface modules
-UPPER_LAYERS = frozenset({
-    "cli", "crawler", "downloader", "engine", "filters", "linkextract", "plugins", "progress",
-    "project", "redisfrontier", "robots", "scheduler", "sinks", "site", "spiders", "state",
-    "throttle",
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts) or "__init__"
+
+
+FILES = {_module_name(p): p for p in sorted(SRC.rglob("*.py"))}
+MODULES = sorted(FILES)
+PACKAGES = sorted({m.rsplit(".", 1)[0] for m in MODULES if "." in m})
+
+
+def covers(rule: str, module: str) -> bool:
+    """``rule`` names ``module`` itself or a package that holds it."""
+    return module == rule or module.startswith(rule + ".")
+
+
+#: the bottom layer: data and interfaces, imported by everything above
+BASE = frozenset({
+    "__init__", "errors", "http", "urls", "settings", "stats", "spider", "hookspecs", "gates",
+    "sinks", "sinks.base", "frontier", "frontier.base",
 })
+#: what the bottom layer may name only in type hints
+MACHINERY = frozenset({"core", "download", "frontier", "policies", "sinks", "cli", "demo",
+                       "crawler", "plugins"})
 
-#: module -> acrawl modules it must not import at all (not even for type checking)
+#: module or package -> modules or packages it must not import at all (not even for types)
 FORBIDDEN: dict[str, frozenset[str]] = {
-    # the engine knows interfaces only
-    "engine": frozenset({
-        "downloader",  # the concrete downloader (the engine calls ``fetch`` on what it is given)
-        "state", "redisfrontier",  # the durable and the shared frontier backends
-        "filters", "linkextract", "robots",  # built-in plugins: reached through Hooks only
-        "crawler", "cli", "project", "spiders", "site", "progress",  # wiring and front ends
+    # the core knows interfaces only
+    "core": frozenset({
+        "download",  # the concrete downloader (the engine calls ``fetch`` on what it is given)
+        "frontier.memory", "frontier.sqlite", "frontier.redis",  # the frontier backends
+        "policies",  # built-in components: handed in as components, or reached through Hooks
+        "sinks.builtin",  # the built-in sinks
+        "crawler", "cli", "demo",  # wiring and front ends
     }),
+    "download": frozenset({"core", "frontier", "policies", "crawler", "cli", "demo"}),
+    "frontier": frozenset({"core", "download", "policies", "crawler", "cli", "demo"}),
+    "policies": frozenset({"crawler", "cli", "demo", "download", "frontier.sqlite",
+                           "frontier.redis"}),
+    "sinks": frozenset({"core", "download", "frontier", "policies", "crawler", "cli", "demo"}),
+    "crawler": frozenset({"cli", "demo"}),
 }
-# nothing imports the command line
-for _mod in MODULES:
-    if _mod not in ("cli", "__main__"):
-        FORBIDDEN[_mod] = FORBIDDEN.get(_mod, frozenset()) | {"cli"}
 
-#: module -> acrawl modules it may import only under ``if TYPE_CHECKING:``
+#: module or package -> modules or packages it may import only under ``if TYPE_CHECKING:``
 TYPE_ONLY: dict[str, frozenset[str]] = {
     # interfaces the engine is handed; it never builds them
-    "engine": frozenset({"frontier", "gates", "plugins", "scheduler", "sinks"}),
-    # the data and interface modules sit at the bottom: upper layers only as type hints
-    **{low: UPPER_LAYERS for low in ("errors", "http", "urls", "settings", "stats", "gates",
-                                      "frontier", "spider")},
+    "core.engine": frozenset({"frontier", "gates", "plugins", "core.scheduler", "sinks"}),
+    # the data and interface modules sit at the bottom: the machinery only as type hints
+    **{low: MACHINERY - {low.split(".")[0]} for low in BASE - {"__init__"}},
     # hook specs are imported by every plugin: they import nothing from acrawl at runtime
     "hookspecs": frozenset(MODULES),
 }
 
 #: class -> modules that may call it (or a named constructor on it), besides its own module
 CONSTRUCTED_ONLY_IN: dict[str, frozenset[str]] = {
-    name: frozenset({"crawler", "cli", "spiders"})
+    name: frozenset({"crawler", "cli.main", "demo.spiders"})
     for name in ("AiohttpDownloader", "MemoryQueue", "MemoryDupeFilter", "Scheduler",
                  "SqliteState", "RedisFrontier", "Engine")
 }
@@ -70,30 +94,37 @@ CONSTRUCTED_ONLY_IN: dict[str, frozenset[str]] = {
 
 @dataclass(frozen=True)
 class Import:
-    module: str  # an acrawl module stem ("engine"), or "__init__" for the package
+    module: str  # a dotted acrawl module ("core.engine"), or "__init__" for the package
     line: int
     type_only: bool
 
 
-def _target(node: ast.ImportFrom | ast.Import, alias: ast.alias) -> str | None:
+def _resolve(base: list[str], rest: str, alias: str) -> str:
+    """The acrawl module ``from <base>.<rest> import <alias>`` names."""
+    parts = [*base, *(rest.split(".") if rest else [])]
+    candidate = ".".join([*parts, alias])
+    if candidate in FILES:  # from .core import engine
+        return candidate
+    return ".".join(parts) or "__init__"
+
+
+def _target(module: str, node: ast.ImportFrom | ast.Import, alias: ast.alias) -> str | None:
     """The acrawl module an import names, or None if it is not acrawl's."""
     if isinstance(node, ast.Import):
         parts = alias.name.split(".")
-        if parts[0] != "acrawl":
-            return None
-        return parts[1] if len(parts) > 1 else "__init__"
+        return ".".join(parts[1:]) or "__init__" if parts[0] == "acrawl" else None
     if node.level == 0:
         parts = (node.module or "").split(".")
         if parts[0] != "acrawl":
             return None
-        rest = parts[1:]
-    elif node.level == 1:
-        rest = node.module.split(".") if node.module else []
-    else:  # beyond the package
-        return None
-    if rest:
-        return rest[0]
-    return alias.name if alias.name in MODULES else "__init__"  # from . import x
+        return _resolve([], ".".join(parts[1:]), alias.name)
+    here = [] if module == "__init__" else module.split(".")
+    is_package = FILES[module].name == "__init__.py"
+    package = here if is_package else here[:-1]
+    up = node.level - 1
+    if up > len(package):
+        return None  # beyond the package
+    return _resolve(package[:len(package) - up], node.module or "", alias.name)
 
 
 def _type_checking_nodes(tree: ast.Module) -> set[int]:
@@ -109,7 +140,7 @@ def _type_checking_nodes(tree: ast.Module) -> set[int]:
 
 @cache
 def _tree(module: str) -> ast.Module:
-    path = SRC / f"{module}.py"
+    path = FILES[module]
     return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
 
@@ -121,7 +152,7 @@ def imports_of(module: str) -> tuple[Import, ...]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import | ast.ImportFrom):
             for alias in node.names:
-                target = _target(node, alias)
+                target = _target(module, node, alias)
                 if target is not None and target != module:
                     out.append(Import(target, node.lineno, id(node) in type_only))
     return tuple(out)
@@ -146,48 +177,102 @@ def _defined_in(name: str) -> set[str]:
             if isinstance(node, ast.ClassDef) and node.name == name}
 
 
+def _rules_for(module: str, rules: dict[str, frozenset[str]]) -> frozenset[str]:
+    out: frozenset[str] = frozenset()
+    for owner, targets in rules.items():
+        if covers(owner, module):
+            out |= targets
+    return out
+
+
+def _graph() -> dict[str, set[str]]:
+    """module -> modules it imports (runtime or type-only); importing ``a.b`` imports ``a``."""
+    graph: dict[str, set[str]] = {m: set() for m in MODULES}
+    for m in MODULES:
+        for i in imports_of(m):
+            parts = i.module.split(".")
+            for n in range(1, len(parts) + 1):
+                target = ".".join(parts[:n])
+                if target in FILES and target != m and not covers(m, target):
+                    graph[m].add(target)
+    return graph
+
+
 # ------------------------------------------------------------------------------------------------
 
 
 def test_the_rules_name_real_modules() -> None:
-    named = set(FORBIDDEN) | set(TYPE_ONLY)
+    named = set(FORBIDDEN) | set(TYPE_ONLY) | set(BASE)
     for targets in (*FORBIDDEN.values(), *TYPE_ONLY.values()):
         named |= targets
-    assert sorted(named - set(MODULES)) == [], "a rule names a module that does not exist"
+    assert sorted(named - set(MODULES) - set(PACKAGES)) == [], \
+        "a rule names a module that does not exist"
     for name in CONSTRUCTED_ONLY_IN:
         assert _defined_in(name), f"{name} is not defined in src/acrawl any more"
 
 
+def test_the_tree_has_its_layers() -> None:
+    assert {"core", "download", "frontier", "policies", "sinks", "cli", "demo"} <= set(PACKAGES)
+
+
 def test_the_import_parser_sees_imports() -> None:
     crawler = {i.module for i in imports_of("crawler")}
-    assert {"engine", "downloader", "plugins"} <= crawler
+    assert {"core.engine", "download.downloader", "plugins"} <= crawler
     hookspecs = imports_of("hookspecs")
     assert hookspecs and all(i.type_only for i in hookspecs)
+    # relative imports from inside a subpackage resolve to the right module
+    engine = {i.module for i in imports_of("core.engine")}
+    assert {"errors", "http", "core.scheduler"} <= engine
 
 
-@pytest.mark.parametrize("module", sorted(m for m in FORBIDDEN if m in MODULES))
+@pytest.mark.parametrize("module", MODULES)
 def test_forbidden_imports(module: str) -> None:
-    bad = [f"{module}.py:{i.line} imports {i.module}" for i in imports_of(module)
-           if i.module in FORBIDDEN[module]]
+    forbidden = _rules_for(module, FORBIDDEN)
+    bad = [f"{module}:{i.line} imports {i.module}" for i in imports_of(module)
+           if any(covers(rule, i.module) for rule in forbidden)]
     assert bad == []
 
 
-@pytest.mark.parametrize("module", sorted(m for m in TYPE_ONLY if m in MODULES))
+@pytest.mark.parametrize("module", MODULES)
 def test_type_only_imports(module: str) -> None:
-    bad = [f"{module}.py:{i.line} imports {i.module} at runtime" for i in imports_of(module)
-           if i.module in TYPE_ONLY[module] and not i.type_only]
+    type_only = _rules_for(module, TYPE_ONLY)
+    bad = [f"{module}:{i.line} imports {i.module} at runtime" for i in imports_of(module)
+           if not i.type_only and any(covers(rule, i.module) for rule in type_only)]
     assert bad == []
 
 
 def test_nothing_imports_the_cli() -> None:
-    bad = [f"{m}.py:{i.line}" for m in MODULES if m != "cli"
-           for i in imports_of(m) if i.module == "cli"]
+    bad = [f"{m}:{i.line}" for m in MODULES if not covers("cli", m)
+           for i in imports_of(m) if covers("cli", i.module)]
     assert bad == []
+
+
+def test_no_import_cycles() -> None:
+    graph = _graph()
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    path: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycles.append([*path[path.index(nxt):], nxt])
+            elif nxt not in state:
+                visit(nxt)
+        path.pop()
+        state[node] = 2
+
+    for module in MODULES:
+        if module not in state:
+            visit(module)
+    assert [" -> ".join(c) for c in cycles] == []
 
 
 @pytest.mark.parametrize("name", sorted(CONSTRUCTED_ONLY_IN))
 def test_components_are_built_only_in_the_wiring(name: str) -> None:
     allowed = CONSTRUCTED_ONLY_IN[name] | _defined_in(name)
-    bad = [f"{m}.py:{line} builds {name}" for m in MODULES if m not in allowed
+    bad = [f"{m}:{line} builds {name}" for m in MODULES if m not in allowed
            for _, line in calls_to(m, frozenset({name}))]
     assert bad == []

@@ -6,7 +6,7 @@ The guard tests copy datasette's ``test_plugin_hooks_are_documented`` and
 ``tests/``.
 
 The hook tests register small plugin objects on a real crawler and crawl a local shop
-(``acrawl.site.ShopSite``), asserting what each hook received and what its result did.
+(``acrawl.demo.site.ShopSite``), asserting what each hook received and what its result did.
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ import pytest
 import acrawl
 from acrawl import hookimpl, hookspecs
 from acrawl.crawler import Crawler
+from acrawl.demo.site import LinkSite, Served, ShopSite, serve
 from acrawl.errors import CallbackError, ConfigError, ConnectError, PluginError
 from acrawl.gates import Gate
 from acrawl.http import Link, Request, Response
 from acrawl.plugins import make_plugin_manager
 from acrawl.settings import Setting, Settings
 from acrawl.sinks import Sink
-from acrawl.site import LinkSite, Served, ShopSite, serve
 from acrawl.spider import Spider
 from acrawl.stats import Stats
 from acrawl.urls import canonicalize
@@ -532,7 +532,7 @@ async def test_hook_filter_url_builtin_allowed_hosts(shop: Served) -> None:
                            allowed_hosts=["127.0.0.1"])
     result = await crawler.crawl()
     assert result.stats["pages"] == 1
-    assert result.stats["filtered/allowed_hosts"] == 1  # acrawl.filters
+    assert result.stats["filtered/allowed_hosts"] == 1  # acrawl.policies.allowed_hosts
 
 
 class Scheduled:
@@ -662,7 +662,7 @@ class LinksSpider(PageSpider):
 async def test_hook_extract_links(shop: Served) -> None:
     plugin = HandPicked()
     seen: dict[str, list[Link]] = {}
-    crawler = make_crawler(LinksSpider, plugin, without=("acrawl.linkextract",),
+    crawler = make_crawler(LinksSpider, plugin, without=("acrawl.policies.linkextract",),
                            start_urls=[shop.base_url + "/"], seen_links=seen)
     await crawler.crawl()
 

@@ -19,19 +19,21 @@ from typing import Any
 
 import attrs
 
-from .downloader import AiohttpDownloader
-from .engine import Engine
+from .core.engine import Engine
+from .core.scheduler import Scheduler
+from .download.downloader import AiohttpDownloader
 from .errors import ConfigError, DownloadError, TooManyRedirects
-from .filters import HostMatcher
-from .frontier import DupeFilter, MemoryDupeFilter, MemoryQueue, RequestQueue
+from .frontier.base import DupeFilter, RequestQueue
+from .frontier.memory import MemoryDupeFilter, MemoryQueue
+from .frontier.sqlite import SqliteState
 from .http import Request, Response
 from .plugins import Hooks, make_plugin_manager
 from .plugins import check as check_plugins
-from .scheduler import Scheduler
+from .policies.allowed_hosts import HostMatcher
+from .policies.throttle import AutoThrottle
 from .settings import Settings
-from .sinks import Sink
+from .sinks.base import Sink
 from .spider import Spider, check_spider, spider_name
-from .state import SqliteState
 from .stats import Stats
 from .urls import host_key, hostname, scheme_of
 
@@ -133,7 +135,7 @@ class Crawler:
             if state_dir is not None:
                 raise ConfigError("--state and --frontier cannot be combined (the shared "
                                   "frontier keeps the crawl's state in Redis)")
-            from .redisfrontier import RedisFrontier
+            from .frontier.redis import RedisFrontier
 
             frontier = RedisFrontier.from_url(frontier_url, spider=spider, settings=built)
             crawler = cls(spider=spider, settings=built, hooks=hooks, outputs=outputs,
@@ -234,6 +236,11 @@ class Crawler:
                 commit=self._commit if self.state is not None else (
                     self._commit_shared if self.frontier is not None else None),
                 durable=self.state is not None or self.frontier is not None,
+                throttle=AutoThrottle(
+                    target_concurrency=self.settings["autothrottle_target_concurrency"],
+                    min_delay=self.settings["download_delay"],
+                    max_delay=self.settings["autothrottle_max_delay"],
+                ) if self.settings["autothrottle"] else None,
             )
             reason = await self.engine.run()
         finally:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .gates import Gate
     from .http import Link, Request, Response
     from .settings import Setting, Settings
-    from .sinks import Sink
+    from .sinks.base import Sink
     from .spider import Spider
     from .stats import Stats
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .gates import Gate
     from .http import Request, Response
     from .settings import Setting, Settings
-    from .sinks import Sink
+    from .sinks.base import Sink
     from .spider import Spider
     from .stats import Stats
 
@@ -38,7 +38,8 @@ logger = logging.getLogger(__name__)
 
 PROJECT = "acrawl"
 #: acrawl's own behaviour, registered as plugins through the same hooks
-BUILTIN_PLUGINS = ("acrawl.filters", "acrawl.linkextract", "acrawl.sinks", "acrawl.robots")
+BUILTIN_PLUGINS = ("acrawl.policies.allowed_hosts", "acrawl.policies.linkextract",
+                   "acrawl.sinks.builtin", "acrawl.policies.robots")
 
 
 def _label(plugin: object, name: str | None = None) -> str:

@@ -9,14 +9,22 @@ from __future__ import annotations
 
 from functools import lru_cache
 from hashlib import blake2b
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
 from w3lib.url import canonicalize_url
 from yarl import URL
 
-if TYPE_CHECKING:
-    from .http import Request
+
+class Fingerprintable(Protocol):
+    """What :func:`fingerprint` reads of a request (an :class:`acrawl.Request`)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def body(self) -> bytes | None: ...
 
 __all__ = ["FETCHABLE_SCHEMES", "canonicalize", "fingerprint", "host_key", "scheme_of"]
 
@@ -54,7 +62,7 @@ def _url_digest(url: str) -> bytes:
                    digest_size=FINGERPRINT_SIZE).digest()
 
 
-def fingerprint(request: Request) -> bytes:
+def fingerprint(request: Fingerprintable) -> bytes:
     """A 16-byte digest identifying ``request`` for dedup (method + canonical URL + body)."""
     if request.method == "GET" and not request.body:
         url = request.url

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from e2e_support import LOOPBACK, Runner, SiteProcess, start_site_process, stop_site_process
 
-from acrawl.site import LinkSite, ThreadedServer, run_in_thread
+from acrawl.demo.site import LinkSite, ThreadedServer, run_in_thread
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def link_site_1000() -> Iterator[ThreadedServer]:
 @pytest.fixture
 def site_process() -> Iterator[Callable[..., SiteProcess]]:
     """``site_process("links", "--pages", "5000", "--latency", "0.2")``: a site served by a
-    child process (``python -m acrawl.site``), stopped after the test."""
+    child process (``python -m acrawl.demo.site``), stopped after the test."""
     started: list[SiteProcess] = []
 
     def start(*args: str) -> SiteProcess:

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from acrawl.site import NOT_FOUND, Reply
+from acrawl.demo.site import NOT_FOUND, Reply
 
 LOOPBACK = "127.0.0.1"
 
@@ -192,7 +192,7 @@ def write_module(folder: Path, name: str, source: str) -> Path:
 
 
 class PagesSite:
-    """A tiny site from a ``{path: html or Reply}`` mapping (acrawl.site's Site protocol);
+    """A tiny site from a ``{path: html or Reply}`` mapping (acrawl.demo.site's Site protocol);
     ``robots`` is served as /robots.txt."""
 
     def __init__(self, pages: Mapping[str, str | Reply], robots: str = "User-agent: *\nAllow: /\n",
@@ -219,9 +219,9 @@ class SiteProcess:
 
 
 def start_site_process(*args: str) -> SiteProcess:
-    """``python -m acrawl.site ARGS`` in a child process; returns once it prints its URL."""
+    """``python -m acrawl.demo.site ARGS`` in a child process; returns once it prints its URL."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "acrawl.site", *args], stdout=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "acrawl.demo.site", *args], stdout=subprocess.PIPE, text=True,
         env=base_env(), stdin=subprocess.DEVNULL,
     )
     assert proc.stdout is not None

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from e2e_support import LOOPBACK, Runner, assert_ok, assert_usage_error, describe, read_jsonl
 
-from acrawl.site import LinkSite, ShopSite, ThreadedServer
+from acrawl.demo.site import LinkSite, ShopSite, ThreadedServer
 
 SUMMARY = re.compile(r"^crawl finished in [\d.]+s: (\d+) pages .* (\d+) items", re.M)
 

@@ -16,7 +16,7 @@ from e2e_support import (
     write_module,
 )
 
-from acrawl.site import LinkSite
+from acrawl.demo.site import LinkSite
 
 FLAKY = '''
     import acrawl

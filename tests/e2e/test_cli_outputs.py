@@ -18,7 +18,7 @@ from e2e_support import (
     write_module,
 )
 
-from acrawl.site import LinkSite, ThreadedServer
+from acrawl.demo.site import LinkSite, ThreadedServer
 
 N = 20
 

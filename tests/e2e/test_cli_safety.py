@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from e2e_support import PagesSite, Runner, assert_ok, describe, read_jsonl, write_module
 
-from acrawl.site import LinkSite, Reply, ThreadedServer, run_in_thread
+from acrawl.demo.site import LinkSite, Reply, ThreadedServer, run_in_thread
 
 OTHER_LOOPBACK = "127.0.0.2"
 

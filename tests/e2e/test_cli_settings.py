@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from e2e_support import Runner, assert_ok, assert_usage_error, read_jsonl, write_module
 
-from acrawl.site import LinkSite
+from acrawl.demo.site import LinkSite
 
 # a URL on the loopback discard port: if validation let a bad value through, the crawl would
 # only get a quick "connection refused" here

@@ -35,7 +35,7 @@ from hostile_site import (
 
 import acrawl
 from acrawl.crawler import Crawler, CrawlResult
-from acrawl.downloader import AiohttpDownloader
+from acrawl.download.downloader import AiohttpDownloader
 from acrawl.errors import BlockedAddress, ConnectError, DownloadTimeout, TooManyRedirects
 from acrawl.settings import Settings
 

@@ -35,7 +35,7 @@ from multidict import CIMultiDict
 import acrawl
 from acrawl.crawler import Crawler, CrawlResult
 from acrawl.errors import HttpError
-from acrawl.throttle import AutoThrottle
+from acrawl.policies.throttle import AutoThrottle
 
 ALIAS = "127.0.0.2"  # a second loopback address: a second *host* (Linux binds it as is)
 EPS = 0.01  # clock slack on "at least N seconds apart" assertions (same clock, same process)

@@ -19,8 +19,8 @@ import time
 
 import redis
 
+from acrawl.frontier.redis import RedisFrontier
 from acrawl.http import Request
-from acrawl.redisfrontier import RedisFrontier
 from acrawl.spider import Spider
 from acrawl.urls import fingerprint
 

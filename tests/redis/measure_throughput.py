@@ -69,7 +69,7 @@ def main() -> None:
     p.add_argument("--args", default="", help="more acrawl-run options, one string")
     a = p.parse_args()
     a.extra = shlex.split(a.args)
-    site = subprocess.Popen([sys.executable, "-m", "acrawl.site", "links", "--pages",
+    site = subprocess.Popen([sys.executable, "-m", "acrawl.demo.site", "links", "--pages",
                              str(a.pages), "--latency", str(a.latency)],
                             stdout=subprocess.PIPE, text=True)
     assert site.stdout is not None

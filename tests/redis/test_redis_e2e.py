@@ -1,6 +1,6 @@
 """``acrawl-run --frontier redis://...``: several worker processes share one crawl.
 
-The site is served by a child process (``python -m acrawl.site``), so its hit counts are not
+The site is served by a child process (``python -m acrawl.demo.site``), so its hit counts are not
 visible here: "fetched once" is checked on the union of the workers' JSONL outputs instead.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from w3lib.url import canonicalize_url
 
-from acrawl.site import LinkSite, run_in_thread
+from acrawl.demo.site import LinkSite, run_in_thread
 
 pytestmark = pytest.mark.redis
 
@@ -82,7 +82,7 @@ def read_urls(path: Path, *, killed: bool = False) -> list[str]:
 def link_site() -> Iterator[tuple[str, set[str]]]:
     """LinkSite(pages=3000) served by a child process: (base URL, canonical page URLs)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "acrawl.site", "links", "--pages", str(PAGES)],
+        [sys.executable, "-m", "acrawl.demo.site", "links", "--pages", str(PAGES)],
         stdout=subprocess.PIPE, text=True, env=_env(), stdin=subprocess.DEVNULL)
     assert proc.stdout is not None
     base = proc.stdout.readline().strip()

@@ -1,4 +1,4 @@
-"""acrawl.redisfrontier.RedisFrontier against a real redis-server: queue order and fairness,
+"""acrawl.frontier.redis.RedisFrontier against a real redis-server: queue order and fairness,
 politeness across workers, leases, dedup, stats, and the configuration errors."""
 
 from __future__ import annotations
@@ -10,17 +10,17 @@ from typing import Any
 
 import pytest
 
-from acrawl import redisfrontier
+from acrawl.core.scheduler import Scheduler
 from acrawl.crawler import Crawler
+from acrawl.demo.site import LinkSite, run_in_thread
+from acrawl.demo.spiders import LinksSpider
 from acrawl.errors import ConfigError, SerializationError
-from acrawl.frontier import DupeFilter, RequestQueue
+from acrawl.frontier import redis as redisfrontier
+from acrawl.frontier.base import DupeFilter, RequestQueue
+from acrawl.frontier.redis import RedisFrontier, parse_frontier_url
 from acrawl.http import Request
-from acrawl.redisfrontier import RedisFrontier, parse_frontier_url
-from acrawl.scheduler import Scheduler
 from acrawl.settings import Settings
-from acrawl.site import LinkSite, run_in_thread
 from acrawl.spider import Spider
-from acrawl.spiders import LinksSpider
 from acrawl.stats import Stats
 from acrawl.urls import fingerprint
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from state_support import LOOPBACK
 
-from acrawl.site import LinkSite, ThreadedServer, run_in_thread
+from acrawl.demo.site import LinkSite, ThreadedServer, run_in_thread
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from state_support import canon, describe, output_urls, run, write_module
 
-from acrawl.site import LinkSite
+from acrawl.demo.site import LinkSite
 
 SLOW_SINK = """
     import asyncio

@@ -2,7 +2,7 @@
 same command again until it finishes; every page is itemized, none is lost, and items are not
 written twice (the built-in sinks are cut back to their checkpoint on resume).
 
-The site is a :class:`~acrawl.site.LinkSite` served by a thread of the test process, so it
+The site is a :class:`~acrawl.demo.site.LinkSite` served by a thread of the test process, so it
 outlives the crawler processes and counts every download (``srv.hits``).
 """
 
@@ -36,7 +36,7 @@ from state_support import (
     write_module,
 )
 
-from acrawl.site import NOT_FOUND, LinkSite, Reply, run_in_thread
+from acrawl.demo.site import NOT_FOUND, LinkSite, Reply, run_in_thread
 
 RESUMING = re.compile(r"resuming crawl in (?P<dir>\S+): (?P<pending>\d+) requests pending "
                       r"\((?P<requeued>\d+) were in flight\), (?P<done>\d+) done, "

@@ -1,8 +1,8 @@
 """A process killed between two writes of the state: the state it leaves must still resume
 without losing a request or duplicating one.
 
-Each test runs a few frontier operations on a :class:`~acrawl.state.SqliteState` in a child
-process that dies (``os._exit``, as under SIGKILL) at one precise point, then opens the
+Each test runs a few frontier operations on a :class:`~acrawl.frontier.sqlite.SqliteState` in a
+child process that dies (``os._exit``, as under SIGKILL) at one precise point, then opens the
 state again as a resume does.
 """
 
@@ -13,10 +13,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+from acrawl.core.scheduler import Scheduler
+from acrawl.frontier.sqlite import SqliteState
 from acrawl.http import Request
-from acrawl.scheduler import Scheduler
 from acrawl.spider import Spider
-from acrawl.state import SqliteState
 
 CHILD = "http://127.0.0.1:9/child"
 
@@ -29,9 +29,9 @@ def _die_in_child(state_dir: Path, body: str) -> None:
     script = textwrap.dedent("""
         import asyncio, os, sys
         from acrawl.http import Request
-        from acrawl.scheduler import Scheduler
+        from acrawl.core.scheduler import Scheduler
         from acrawl.spider import Spider
-        from acrawl.state import SqliteState
+        from acrawl.frontier.sqlite import SqliteState
 
         class S(Spider):
             name = "s"

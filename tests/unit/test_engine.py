@@ -17,9 +17,9 @@ import pytest
 from aiohttp import web
 from w3lib.url import canonicalize_url
 
+from acrawl.demo.site import LinkSite, ShopSite, serve
 from acrawl.errors import ConnectError, HttpError, TooManyRedirects
 from acrawl.http import Failure, Link, Request, Response
-from acrawl.site import LinkSite, ShopSite, serve
 from acrawl.spider import Spider
 
 
@@ -1124,7 +1124,7 @@ class _ListSink:
 
 
 def _writer(sink: _ListSink, batch_size: int) -> tuple[Any, list[Any], list[Any], list[Any]]:
-    from acrawl.engine import ItemWriter
+    from acrawl.core.engine import ItemWriter
 
     committed: list[Any] = []
     sink_errors: list[Any] = []

@@ -1,4 +1,4 @@
-"""acrawl.frontier (MemoryQueue, MemoryDupeFilter) and acrawl.scheduler.Scheduler."""
+"""acrawl.frontier.memory (MemoryQueue, MemoryDupeFilter) and acrawl.core.scheduler.Scheduler."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import time
 
 import pytest
 
-from acrawl.frontier import DupeFilter, MemoryDupeFilter, MemoryQueue, RequestQueue
+from acrawl.core.scheduler import Scheduler
+from acrawl.frontier.base import DupeFilter, RequestQueue
+from acrawl.frontier.memory import MemoryDupeFilter, MemoryQueue
 from acrawl.http import Request
-from acrawl.scheduler import Scheduler
 
 
 class FakeClock:

@@ -15,10 +15,10 @@ from typing import Any
 import attrs
 import pytest
 
-from acrawl import sinks
 from acrawl.errors import ConfigError
 from acrawl.settings import Settings
-from acrawl.sinks import (
+from acrawl.sinks import builtin as sinks
+from acrawl.sinks.builtin import (
     CsvSink,
     JsonArraySink,
     JsonLinesSink,
@@ -220,7 +220,7 @@ async def test_csv_extra_missing_and_nested(tmp_path: Path, caplog: pytest.LogCa
         {"a": 'say "hi", ok', "extra": 1},  # b missing, extra ignored
         {"b": [1, 2], "more": 2},
     ]
-    with caplog.at_level(logging.WARNING, logger="acrawl.sinks"):
+    with caplog.at_level(logging.WARNING, logger="acrawl.sinks.builtin"):
         await run(CsvSink(path=path), batch)
     assert read_csv(path) == [
         ["a", "b"],

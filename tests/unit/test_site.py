@@ -1,4 +1,4 @@
-"""Tests for the generated demo/benchmark websites in acrawl.site."""
+"""Tests for the generated demo/benchmark websites in acrawl.demo.site."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 from w3lib.url import canonicalize_url
 
-from acrawl.site import LinkSite, ShopSite, make_app, run_in_thread, serve, serve_fast
+from acrawl.demo.site import LinkSite, ShopSite, make_app, run_in_thread, serve, serve_fast
 
 BASE = "http://127.0.0.1:8000"
 
@@ -186,7 +186,7 @@ async def test_threaded_server_serves_while_our_loop_runs() -> None:
 
 @pytest.mark.parametrize("args", [["links", "--pages", "50"], ["shop", "--products", "20"]])
 def test_module_entry_point_prints_url_and_stops(args: list[str]) -> None:
-    with subprocess.Popen([sys.executable, "-m", "acrawl.site", *args],
+    with subprocess.Popen([sys.executable, "-m", "acrawl.demo.site", *args],
                           stdout=subprocess.PIPE, text=True) as proc:
         try:
             assert proc.stdout is not None
@@ -204,7 +204,7 @@ def test_module_entry_point_prints_url_and_stops(args: list[str]) -> None:
 
 
 
-# -- the minimal server behind python -m acrawl.site -------------------------------------------
+# -- the minimal server behind python -m acrawl.demo.site ---------------------------------------
 
 
 async def _raw(port: int, data: bytes, *, read_until_close: bool = True) -> bytes:

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from acrawl.filters import HostMatcher
 from acrawl.http import Request
+from acrawl.policies.allowed_hosts import HostMatcher
 from acrawl.urls import FETCHABLE_SCHEMES, canonicalize, fingerprint, host_key, scheme_of
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .hookspecs import hookimpl
-from .http import Link
+from ..hookspecs import hookimpl
+from ..http import Link
 
 if TYPE_CHECKING:
-    from .http import Response
+    from ..http import Response
 
 __all__ = ["acrawl_extract_links", "is_html"]
 

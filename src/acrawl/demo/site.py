@@ -22,9 +22,9 @@ Usage::
     with run_in_thread(LinkSite(pages=500)) as srv:  # own loop in a daemon thread
         ...  # crawl srv.base_url from this thread's loop
 
-    $ python -m acrawl.site links --pages 10000 --latency 0.05   # prints the URL, then serves
+    $ python -m acrawl.demo.site links --pages 10000 --latency 0.05   # prints the URL, then serves
 
-``serve`` is an aiohttp application (with hit counts), for tests. ``python -m acrawl.site``
+``serve`` is an aiohttp application (with hit counts), for tests. ``python -m acrawl.demo.site``
 serves through :func:`serve_fast` instead: a minimal HTTP/1.1 server on a bare asyncio
 protocol, so that in a benchmark the server costs a small fraction of the crawler's CPU (the
 role nginx plays in the reference measurements) and ``--latency`` delays each response
@@ -486,7 +486,8 @@ async def serve_fast(site: Site, host: str = "127.0.0.1",
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m acrawl.site", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m acrawl.demo.site",
+                                description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="kind", required=True)
     links, shop = sub.add_parser("links"), sub.add_parser("shop")
     links.add_argument("--pages", type=int, default=1000)

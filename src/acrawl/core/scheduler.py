@@ -22,12 +22,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from .errors import SerializationError
-from .urls import fingerprint
+from ..errors import SerializationError
+from ..urls import fingerprint
 
 if TYPE_CHECKING:
-    from .frontier import DupeFilter, RequestQueue
-    from .http import Request
+    from ..frontier.base import DupeFilter, RequestQueue
+    from ..http import Request
 
 __all__ = ["Scheduler"]
 

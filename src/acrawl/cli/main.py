@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .crawler import Crawler, CrawlResult
-from .errors import ConfigError
+from .. import __version__
+from ..crawler import Crawler, CrawlResult
+from ..errors import ConfigError
 from .progress import Progress, summary_lines
 from .project import find_spider, list_spiders
 

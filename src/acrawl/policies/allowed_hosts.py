@@ -10,11 +10,11 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING
 
-from .hookspecs import hookimpl
-from .urls import _split, host_key, hostname
+from ..hookspecs import hookimpl
+from ..urls import _split, host_key, hostname
 
 if TYPE_CHECKING:
-    from .spider import Spider
+    from ..spider import Spider
 
 __all__ = ["PLUGIN_NAME", "HostMatcher", "acrawl_filter_url"]
 

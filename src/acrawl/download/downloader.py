@@ -31,12 +31,12 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from .errors import BlockedAddress, ConnectError, DownloadError, DownloadTimeout
-from .http import CREDENTIAL_HEADERS, Request, Response
-from .urls import FETCHABLE_SCHEMES, hostname, scheme_of
+from ..errors import BlockedAddress, ConnectError, DownloadError, DownloadTimeout
+from ..http import CREDENTIAL_HEADERS, Request, Response
+from ..urls import FETCHABLE_SCHEMES, hostname, scheme_of
 
 if TYPE_CHECKING:
-    from .settings import Settings
+    from ..settings import Settings
 
 __all__ = ["AiohttpDownloader", "Downloader", "GuardedResolver", "is_public_address"]
 

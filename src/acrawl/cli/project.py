@@ -20,9 +20,9 @@ import tomllib
 from pathlib import Path
 from types import ModuleType
 
-from .errors import ConfigError
-from .spider import Spider
-from .spiders import BUILTIN_SPIDERS
+from ..demo.spiders import BUILTIN_SPIDERS
+from ..errors import ConfigError
+from ..spider import Spider
 
 __all__ = ["CONFIG_KEYS", "find_config", "find_spider", "list_spiders"]
 

@@ -2,7 +2,7 @@
 routes what they produce (requests back to the scheduler, items to the sinks), and decides
 when the crawl is over.
 
-It knows the interfaces only — a :class:`~acrawl.scheduler.Scheduler` over any
+It knows the interfaces only — a :class:`~acrawl.core.scheduler.Scheduler` over any
 queue/dedup backend, a downloader with ``async fetch(request)``, sinks, gates and
 :class:`~acrawl.plugins.Hooks` — and is wired in ``crawler.py``. One bad page, callback or
 plugin never stops it: errors are logged, counted in stats and the crawl goes on.
@@ -24,12 +24,12 @@ import reprlib
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from datetime import UTC
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import attrs
 
-from .errors import (
+from ..errors import (
     BlockedAddress,
     CallbackError,
     ConnectError,
@@ -39,20 +39,19 @@ from .errors import (
     RequestIgnored,
     TooManyRedirects,
 )
-from .http import CREDENTIAL_HEADERS, Failure, Link, Request, Response
-from .throttle import AutoThrottle
-from .urls import FETCHABLE_SCHEMES, canonicalize, host_key, scheme_of
+from ..http import CREDENTIAL_HEADERS, Failure, Link, Request, Response
+from ..urls import FETCHABLE_SCHEMES, canonicalize, host_key, scheme_of
 
 if TYPE_CHECKING:
-    from .gates import Gate
-    from .plugins import Hooks
+    from ..gates import Gate
+    from ..plugins import Hooks
+    from ..settings import Settings
+    from ..sinks.base import Sink
+    from ..spider import Spider
+    from ..stats import Stats
     from .scheduler import Scheduler
-    from .settings import Settings
-    from .sinks import Sink
-    from .spider import Spider
-    from .stats import Stats
 
-__all__ = ["Engine", "ItemWriter", "to_item"]
+__all__ = ["Engine", "ItemWriter", "Throttle", "to_item"]
 
 logger = logging.getLogger(__name__)
 _debug = functools.partial(logger.isEnabledFor, logging.DEBUG)
@@ -61,6 +60,14 @@ REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 #: spider methods a callback given by name (from a stored request, say) may not be
 _NOT_CALLBACKS = frozenset({"start_requests"})
 _BODY_HEADERS = frozenset({"content-type", "content-length", "content-encoding"})
+
+
+class Throttle(Protocol):
+    """Adapts a host's delay to what its downloads show (AutoThrottle)."""
+
+    def observe(self, host: str, *, latency: float, status: int | None) -> float:
+        """Record one download of ``host`` (``status`` None: it failed); the new delay."""
+        ...
 
 
 def to_item(obj: Any) -> dict[str, Any] | None:
@@ -178,6 +185,7 @@ class Engine:
         trust: Callable[[str], None] | None = None,
         commit: Callable[[list[Request], list[Sink]], Any] | None = None,
         durable: bool = False,
+        throttle: Throttle | None = None,
     ) -> None:
         self.spider = spider
         self.settings = settings
@@ -230,10 +238,7 @@ class Engine:
             self._limit_reached()
         self._force = False
         self._shared_queue = getattr(scheduler.queue, "poll_interval", None) is not None
-        self.throttle = AutoThrottle(
-            target_concurrency=s["autothrottle_target_concurrency"],
-            min_delay=s["download_delay"], max_delay=s["autothrottle_max_delay"],
-        ) if s["autothrottle"] else None
+        self.throttle = throttle
 
     # -- public ---------------------------------------------------------------------------------
     async def run(self) -> str:

@@ -24,13 +24,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError, SerializationError
-from .frontier import report_invalid
-from .http import Request
+from ..errors import ConfigError, SerializationError
+from ..http import Request
+from .base import report_invalid
 
 if TYPE_CHECKING:
-    from .spider import Spider
-    from .stats import Stats
+    from ..spider import Spider
+    from ..stats import Stats
 
 __all__ = ["SqliteState", "decode_request", "encode_request"]
 

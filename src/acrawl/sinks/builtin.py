@@ -1,15 +1,5 @@
-"""Output sinks: where items go. The ``Sink`` protocol and the built-in file sinks.
-
-A sink plugin implements ``acrawl_open_sink(uri, settings)`` and returns an object with::
-
-    async def open(self) -> None            # create/claim the output; raise ConfigError if refused
-    async def write(self, items: list) -> None   # a batch; durable when it returns
-    async def close(self) -> None           # flush and release; called once, even after errors
-
-The engine batches items (``item_batch_size``/``item_flush_interval``), converts attrs and
-dataclass instances to dicts before ``write``, and always calls ``close`` on a clean or
-interrupted stop, so no written item is lost.
-"""
+"""The built-in sinks (JSON Lines, JSON, CSV, SQLite, stdout) and the plugin that opens them
+for ``-o`` URIs. They implement :class:`acrawl.sinks.base.Sink`."""
 
 from __future__ import annotations
 
@@ -28,13 +18,14 @@ import sqlite3
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import attrs
 
-from .errors import ConfigError
-from .hookspecs import hookimpl
+from ..errors import ConfigError
+from ..hookspecs import hookimpl
+from .base import Sink
 
 try:  # optional speed extra
     import orjson
@@ -42,7 +33,7 @@ except ImportError:  # pragma: no cover - exercised by monkeypatching in the tes
     orjson = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
-    from .settings import Settings
+    from ..settings import Settings
 
 __all__ = [
     "CsvSink",
@@ -57,15 +48,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-@runtime_checkable
-class Sink(Protocol):
-    async def open(self) -> None: ...
-
-    async def write(self, items: list[dict[str, Any]]) -> None: ...
-
-    async def close(self) -> None: ...
 
 
 # ------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The built-in spiders: ``links`` (the generic crawl), ``demo`` and ``bench``.
 
-``demo`` and ``bench`` serve a generated site (``acrawl.site``) on 127.0.0.1 for the length of
+``demo`` and ``bench`` serve a generated site (``acrawl.demo.site``) on 127.0.0.1 for the length of
 the run; ``demo`` in a thread of this process, ``bench`` in a child process so the server does
 not share the crawler's CPU.
 """
@@ -13,11 +13,11 @@ import sys
 import time
 from typing import Any, ClassVar
 
-from .errors import ConfigError
-from .hookspecs import hookimpl
-from .http import Response
-from .spider import Spider
-from .urls import host_key, scheme_of
+from ..errors import ConfigError
+from ..hookspecs import hookimpl
+from ..http import Response
+from ..spider import Spider
+from ..urls import host_key, scheme_of
 
 __all__ = ["BUILTIN_SPIDERS", "BenchSpider", "DemoSpider", "LinksSpider"]
 
@@ -60,7 +60,7 @@ class LinksSpider(Spider):
 
 
 def _is_html(response: Response) -> bool:
-    from .linkextract import is_html
+    from ..policies.linkextract import is_html
 
     return is_html(response)
 
@@ -132,7 +132,7 @@ class BenchSpider(Spider):
         ``__init__``), so that a configuration error found later leaves no server behind."""
         if self.url is None:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "acrawl.site", "links", "--pages", str(self.pages),
+                [sys.executable, "-m", "acrawl.demo.site", "links", "--pages", str(self.pages),
                  "--latency", str(self.latency)],
                 stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )

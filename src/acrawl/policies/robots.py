@@ -23,14 +23,14 @@ from urllib.parse import urlsplit
 
 from protego import Protego
 
-from .errors import BlockedAddress, DownloadError
-from .hookspecs import hookimpl
-from .urls import host_key
+from ..errors import BlockedAddress, DownloadError
+from ..hookspecs import hookimpl
+from ..urls import host_key
 
 if TYPE_CHECKING:
-    from .http import Request, Response
-    from .settings import Settings
-    from .spider import Spider
+    from ..http import Request, Response
+    from ..settings import Settings
+    from ..spider import Spider
 
 __all__ = ["RobotsGate", "acrawl_open_gate"]
 

@@ -8,8 +8,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .crawler import Crawler
-    from .stats import Stats
+    from ..crawler import Crawler
+    from ..stats import Stats
 
 __all__ = ["Progress", "summary_lines"]
 

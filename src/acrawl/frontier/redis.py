@@ -5,7 +5,7 @@ Keys (prefix ``acrawl:<spider>:``, or ``?prefix=...`` in the URL):
 
 ==================  =========================================================================
 ``seq``             counter; request ids are its values as 12 hex digits (so FIFO sorts)
-``req``             HASH id -> request (versioned JSON from :func:`acrawl.state.encode_request`)
+``req``             HASH id -> request (versioned JSON: ``frontier.sqlite.encode_request``)
 ``q:<host>``        ZSET of the host's pending ids, score ``-priority`` (FIFO among equals)
 ``hosts``           ZSET of hosts with pending work, score = when the host may start its next
                     request (µs); ``pop`` serves the ready hosts round-robin, least recently
@@ -46,16 +46,16 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .errors import ConfigError, SerializationError
-from .frontier import report_invalid
-from .state import decode_request, encode_request
-from .urls import fingerprint
+from ..errors import ConfigError, SerializationError
+from ..urls import fingerprint
+from .base import report_invalid
+from .sqlite import decode_request, encode_request
 
 if TYPE_CHECKING:
-    from .http import Request
-    from .settings import Settings
-    from .spider import Spider
-    from .stats import Stats
+    from ..http import Request
+    from ..settings import Settings
+    from ..spider import Spider
+    from ..stats import Stats
 
 __all__ = ["RedisFrontier"]
 
@@ -390,7 +390,7 @@ def _import_redis() -> Any:
 
 class RedisFrontier:
     """One worker's view of a shared crawl; ``.queue`` and ``.dupefilter`` implement the
-    frontier protocols (:mod:`acrawl.frontier`). Build it with :meth:`from_url`."""
+    frontier protocols (:mod:`acrawl.frontier.memory`). Build it with :meth:`from_url`."""
 
     poll_max = 0.2  # how often an idle worker asks again at most (others add work)
 

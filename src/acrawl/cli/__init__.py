@@ -1,0 +1,1 @@
+"""Front ends: acrawl-run, finding spiders, the live progress view."""

@@ -1,0 +1,1 @@
+"""The crawl loop and what it drives: engine, scheduler, the component chains."""

@@ -1,0 +1,1 @@
+"""The bundled demo and benchmark sites and their built-in spiders."""

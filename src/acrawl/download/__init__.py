@@ -1,0 +1,1 @@
+"""Fetching: the aiohttp download handler, bounded decoding, the private-address guard."""

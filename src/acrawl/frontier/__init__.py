@@ -1,0 +1,1 @@
+"""Queue and dedup backends: the contract, memory, SQLite (--state), Redis (--frontier)."""

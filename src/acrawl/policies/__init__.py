@@ -1,0 +1,1 @@
+"""Built-in components: each policy (robots, retry, redirect, ...) in its own module."""

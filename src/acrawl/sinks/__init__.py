@@ -1,0 +1,5 @@
+"""Outputs: the ``Sink`` protocol (``sinks.base``) and the built-in sinks (``sinks.builtin``)."""
+
+from .base import Sink
+
+__all__ = ["Sink"]
