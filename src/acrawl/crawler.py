@@ -13,33 +13,55 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from .core.engine import Engine
+from .core.components import Slot, assemble, component_name, load
+from .core.engine import Downloader, Engine
+from .core.middleware import DownloadChain, SpiderOutputChain
+from .core.pipelines import ItemPipelines
 from .core.scheduler import Scheduler
 from .download.downloader import AiohttpDownloader
-from .errors import ConfigError, DownloadError, TooManyRedirects
+from .download.handlers import HandlerRouter
+from .errors import ComponentError, ConfigError, DownloadError, DropItem, TooManyRedirects
 from .frontier.base import DupeFilter, RequestQueue
 from .frontier.memory import MemoryDupeFilter, MemoryQueue
 from .frontier.sqlite import SqliteState
+from .gates import Gate, GateMiddleware
 from .http import Request, Response
 from .plugins import Hooks, make_plugin_manager
 from .plugins import check as check_plugins
 from .policies.allowed_hosts import HostMatcher
-from .policies.throttle import AutoThrottle
+from .policies.max_depth import DepthLimit
+from .policies.redirect import RedirectMiddleware
+from .policies.retry import RetryMiddleware
+from .policies.throttle import AutoThrottle, ThrottleMiddleware
 from .settings import Settings
 from .sinks.base import Sink
 from .spider import Spider, check_spider, spider_name
 from .stats import Stats
 from .urls import host_key, hostname, scheme_of
 
-__all__ = ["CrawlResult", "Crawler"]
+__all__ = ["BUILTIN_COMPONENTS", "CrawlResult", "Crawler"]
 
 logger = logging.getLogger(__name__)
+
+#: the built-in components by name, and what each does (``-s disable=NAME`` turns it off)
+BUILTIN_COMPONENTS: dict[str, str] = {
+    "robots": "middleware: obey robots.txt (and its Crawl-delay); obey_robots=false too",
+    "retry": "middleware: retry errors, timeouts and retry_http_codes, honouring Retry-After",
+    "redirect": "middleware: follow 3xx and <meta http-equiv=refresh> redirects",
+    "throttle": "middleware: AutoThrottle (with autothrottle=true)",
+    "max_depth": "spider middleware: drop requests deeper than max_depth (when set)",
+    "allowed_hosts": "URL filter plugin: the spider's allowed_hosts",
+    "linkextract": "link extractor plugin: <a href>/<area href> for response.links()",
+}
+#: built-ins that are plugins (switched off by unregistering them)
+_BUILTIN_PLUGINS = {"allowed_hosts": "acrawl.policies.allowed_hosts",
+                    "linkextract": "acrawl.policies.linkextract"}
 
 
 @attrs.frozen
@@ -91,6 +113,15 @@ class Crawler:
         self.downloader = downloader or AiohttpDownloader.from_settings(
             settings, trusted=self.is_trusted_host, named_origin=self.is_named_origin)
         self.engine: Engine | None = None
+        self._handlers: list[Any] = []
+        self._user: dict[str, list[Slot]] | None = None
+        #: Scrapy's ``spider.crawler``: components reach settings and stats through it
+        spider.crawler = self  # type: ignore[attr-defined]
+
+    @property
+    def stopping(self) -> bool:
+        """The crawl is stopping (or over): no new work, no retries."""
+        return self.engine is not None and not self.engine.taking
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
@@ -130,6 +161,10 @@ class Crawler:
             getattr(spider, "settings", None) or {}, overrides=settings,
             extra=hooks.add_settings(),
         )
+        for short, modname in _BUILTIN_PLUGINS.items():
+            if short in built["disable"] and pm.get_plugin(modname) is not None:
+                pm.unregister(name=modname)
+                hooks.refresh()
         outputs = list(outputs)
         if frontier_url is not None:
             if state_dir is not None:
@@ -142,16 +177,20 @@ class Crawler:
                           queue=frontier.queue, dupefilter=frontier.dupefilter,
                           downloader=downloader)
             crawler.frontier = frontier
+            crawler.components()  # a component that cannot load is a usage error now
             return crawler
         if state_dir is not None:
             state = SqliteState.open_dir(state_dir, spider)
-            return cls(spider=spider, settings=built, hooks=hooks, outputs=outputs,
-                       queue=state.queue, dupefilter=state.dupefilter, downloader=downloader,
-                       state=state)
-        return cls(
-            spider=spider, settings=built, hooks=hooks, outputs=outputs,
-            queue=MemoryQueue(), dupefilter=MemoryDupeFilter(), downloader=downloader,
-        )
+            crawler = cls(spider=spider, settings=built, hooks=hooks, outputs=outputs,
+                          queue=state.queue, dupefilter=state.dupefilter,
+                          downloader=downloader, state=state)
+        else:
+            crawler = cls(
+                spider=spider, settings=built, hooks=hooks, outputs=outputs,
+                queue=MemoryQueue(), dupefilter=MemoryDupeFilter(), downloader=downloader,
+            )
+        crawler.components()  # a component that cannot load is a usage error now
+        return crawler
 
     # -- helpers given to the engine and plugins ------------------------------------------------
     def is_trusted_host(self, host: str) -> bool:
@@ -217,7 +256,8 @@ class Crawler:
         sinks = await self._open_sinks()
         gates: list[Any] = []
         try:
-            gates = self.hooks.open_gates(self.settings, self.spider, self.fetch)
+            gates = [g for g in self.hooks.open_gates(self.settings, self.spider, self.fetch)
+                     if _gate_name(g) not in self.settings["disable"]]
             delays = [g.delay for g in gates]
             scheduler = Scheduler(
                 queue=self.queue,
@@ -229,18 +269,19 @@ class Crawler:
             )
             if self.frontier is not None:
                 self.frontier.bind_scheduler(scheduler)
+            middlewares, spider_mws, pipelines = self.components(
+                gates, set_delay=scheduler.extra_delay.__setitem__)
             self.engine = Engine(
                 spider=self.spider, settings=self.settings, hooks=self.hooks,
-                scheduler=scheduler, downloader=self.downloader, sinks=sinks, gates=gates,
+                scheduler=scheduler, downloader=self._downloader(), sinks=sinks,
                 stats=self.stats, fetch=self.fetch, trust=self.trust,
                 commit=self._commit if self.state is not None else (
                     self._commit_shared if self.frontier is not None else None),
                 durable=self.state is not None or self.frontier is not None,
-                throttle=AutoThrottle(
-                    target_concurrency=self.settings["autothrottle_target_concurrency"],
-                    min_delay=self.settings["download_delay"],
-                    max_delay=self.settings["autothrottle_max_delay"],
-                ) if self.settings["autothrottle"] else None,
+                chain=DownloadChain(middlewares, self.spider),
+                spider_output=SpiderOutputChain(spider_mws, self.spider),
+                pipelines=ItemPipelines(pipelines, self.spider, on_drop=self._item_dropped,
+                                        on_error=self._pipeline_error),
             )
             reason = await self.engine.run()
         finally:
@@ -253,11 +294,104 @@ class Crawler:
                     self.stats.inc("errors/sink")
                     logger.exception("sink %r failed to close", sink)
             await _quietly(self.downloader.close())
+            for handler in self._handlers:
+                await _quietly(handler.close())
             await _quietly(self.queue.close())
             await _quietly(self.dupefilter.close())
             if self.state is not None:
                 self.state.close()
         return CrawlResult(reason=reason, stats=self.stats)
+
+    # -- components -----------------------------------------------------------------------------
+    def components(
+        self, gates: list[Gate] | None = None, *,
+        set_delay: Callable[[str, float], None] = lambda host, delay: None,
+    ) -> tuple[list[Slot], list[Slot], list[Slot]]:
+        """The downloader middlewares, spider-output middlewares and item pipelines of this
+        crawl, each in the order it runs (``acrawl-run SPIDER --list-components``).
+        ConfigError if one cannot be loaded or ``disable`` names an unknown component."""
+        s, spider = self.settings, self.spider
+        if gates is None:
+            gates = [g for g in self.hooks.open_gates(s, spider, self.fetch)
+                     if _gate_name(g) not in s["disable"]]
+        before = [Slot(_gate_name(g), GateMiddleware(g)) for g in gates]
+        after = [Slot("retry", RetryMiddleware.from_crawler(self)),
+                 Slot("redirect", RedirectMiddleware.from_crawler(self))]
+        if s["autothrottle"]:
+            throttle = AutoThrottle(target_concurrency=s["autothrottle_target_concurrency"],
+                                    min_delay=s["download_delay"],
+                                    max_delay=s["autothrottle_max_delay"])
+            after.append(Slot("throttle", ThrottleMiddleware(throttle=throttle,
+                                                             set_delay=set_delay)))
+        depth: list[Slot] = []
+        if s["max_depth"] is not None:
+            depth.append(Slot("max_depth", DepthLimit(max_depth=s["max_depth"],
+                                                      drop=self._drop)))
+        user = self._user_components()
+        known = set(BUILTIN_COMPONENTS) | {
+            slot.name for slots in user.values() for slot in slots} | {s.name for s in before}
+        unknown = sorted(set(s["disable"]) - known)
+        if unknown:
+            raise ConfigError(f"setting 'disable' names unknown components {unknown} "
+                              f"(known: {', '.join(sorted(known))})")
+        off = s["disable"]
+        return (
+            assemble(builtins_before=before, user=user["middleware"], builtins_after=after,
+                     disabled=off),
+            assemble(user=user["spider middleware"], builtins_after=depth, disabled=off),
+            assemble(user=user["pipeline"], disabled=off),
+        )
+
+    def _user_components(self) -> dict[str, list[Slot]]:
+        """The user's components by kind, loaded (and so instantiated) once per crawl."""
+        if self._user is None:
+            self._user = {kind: self._declared(kind, attr) for kind, attr in (
+                ("middleware", "middlewares"), ("spider middleware", "spider_middlewares"),
+                ("pipeline", "pipelines"))}
+        return self._user
+
+    def _declared(self, kind: str, attr: str) -> list[Slot]:
+        """The user's components of ``kind``: the spider's ``attr``, the ``attr`` setting,
+        then the plugins' ``acrawl_<attr>`` hook."""
+        specs: list[tuple[Any, str]] = []
+        own = getattr(self.spider, attr, None) or ()
+        if isinstance(own, str) or not isinstance(own, Iterable):
+            raise ConfigError(f"spider {self.spider.name!r}: {attr} must be a list of "
+                              f"classes, instances or import paths, got {type(own).__name__}")
+        specs += [(spec, "spider") for spec in own]
+        specs += [(spec, "setting") for spec in self.settings[attr]]
+        try:
+            specs += [(spec, f"plugin {label}")
+                      for label, spec in self.hooks.components(attr, self.settings, self.spider)]
+        except Exception as exc:
+            raise ConfigError(f"a plugin's acrawl_{attr} failed: {type(exc).__name__}: {exc}"
+                              ) from None
+        out = []
+        for spec, origin in specs:
+            component = load(spec, kind, crawler=self, settings=self.settings)
+            out.append(Slot(component_name(component), component, origin))
+        return out
+
+    def _downloader(self) -> Downloader:
+        """The aiohttp downloader, behind the plugins' download handlers if there are any."""
+        self._handlers = self.hooks.download_handlers(self.settings, self.spider)
+        if not self._handlers:
+            return self.downloader
+        return HandlerRouter(self._handlers, self.downloader)
+
+    def _drop(self, request: Request, reason: str) -> None:
+        if self.engine is not None:
+            self.engine.drop(request, reason)
+        else:
+            self.stats.inc(reason)
+
+    def _item_dropped(self, pipeline: str, item: Any, exc: DropItem) -> None:
+        self.stats.inc("items/dropped")
+        logger.debug("item dropped by pipeline %r: %s", pipeline, exc)
+
+    def _pipeline_error(self, exc: ComponentError) -> None:
+        self.stats.inc("errors/pipeline")
+        self.hooks.error(exc, None, self.spider)
 
     async def _commit(self, requests: list[Request], sinks: list[Sink]) -> None:
         """Durable crawls: requests done + sink positions + stats, in one transaction."""
@@ -289,6 +423,11 @@ def _refuse_same_target(uris: list[str], sinks: list[Sink]) -> None:
         if key in seen:
             raise ConfigError(f"outputs {seen[key]!r} and {uri!r} are the same file")
         seen[key] = uri
+
+
+def _gate_name(gate: Any) -> str:
+    name = getattr(gate, "name", None)
+    return name if isinstance(name, str) and name else type(gate).__name__
 
 
 def _origin(url: str) -> str:

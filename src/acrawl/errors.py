@@ -12,6 +12,11 @@
     │   ├── BlockedAddress     the host resolved to an address the crawl may not reach
     │   ├── TooManyRedirects   ``max_redirects`` exceeded or a redirect loop
     │   └── HttpError          a non-2xx status the spider does not handle (after retries)
+    ├── IgnoreRequest          a component dropped a request before or after its download
+    │                          (robots.txt, a middleware); ``RequestIgnored`` is its old name
+    ├── DropItem               a pipeline step dropped an item (counted, not an error)
+    ├── ComponentError         a middleware or pipeline raised or returned something invalid;
+    │                          wraps the original exception, names the component
     └── CallbackError          a spider callback raised or yielded something invalid;
                                wraps the original exception with its request
 
@@ -31,11 +36,14 @@ __all__ = [
     "AcrawlError",
     "BlockedAddress",
     "CallbackError",
+    "ComponentError",
     "ConfigError",
     "ConnectError",
     "DownloadError",
     "DownloadTimeout",
+    "DropItem",
     "HttpError",
+    "IgnoreRequest",
     "PluginError",
     "RequestIgnored",
     "SerializationError",
@@ -91,15 +99,30 @@ class HttpError(DownloadError):
         self.status = status
 
 
-class RequestIgnored(AcrawlError):
-    """A request was not downloaded because a gate refused it (robots.txt disallows it, or
-    could not be fetched); ``reason`` is the stats key after ``filtered/``. An errback gets it,
-    as Scrapy's ``IgnoreRequest``."""
+class IgnoreRequest(AcrawlError):
+    """Drop a request: raise it from a middleware's ``process_request`` (or
+    ``process_response``), as in Scrapy. The request is not downloaded (or its response not
+    used), counted as ``filtered/<reason>``, and its errback gets this exception.
 
-    def __init__(self, message: str, request: Request, reason: str) -> None:
+    ``reason`` is the stats key after ``filtered/`` (``"robots"`` from robots.txt); when a
+    middleware gives none, the middleware's name is used. ``request`` is filled in by the
+    engine when not given."""
+
+    def __init__(self, message: str = "", request: Request | None = None,
+                 reason: str | None = None) -> None:
         super().__init__(message)
         self.request = request
         self.reason = reason
+
+
+#: the name errbacks have known since round one (a robots.txt refusal)
+RequestIgnored = IgnoreRequest
+
+
+class DropItem(AcrawlError):
+    """Raise from a pipeline's ``process_item`` to drop the item: it is counted
+    (``items/dropped``), logged at DEBUG with the message, and never reaches the sinks. Not an
+    error: a crawl whose pipelines drop items still exits 0."""
 
 
 class CallbackError(AcrawlError):
@@ -108,4 +131,16 @@ class CallbackError(AcrawlError):
     def __init__(self, message: str, request: Request, wrapped: BaseException | None = None):
         super().__init__(message)
         self.request = request
+        self.wrapped: Any = wrapped
+
+
+class ComponentError(AcrawlError):
+    """A middleware or pipeline failed: it raised (``wrapped`` is the exception) or returned
+    something its method may not return. ``component`` is its name; an errback gets this."""
+
+    def __init__(self, message: str, request: Request | None = None, *, component: str = "",
+                 wrapped: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.request = request
+        self.component = component
         self.wrapped: Any = wrapped

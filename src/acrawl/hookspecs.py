@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from .download.handlers import DownloadHandler
     from .gates import Gate
     from .http import Link, Request, Response
     from .settings import Setting, Settings
@@ -74,6 +75,45 @@ def acrawl_start_requests(
     Called once when the crawl opens, after ``spider.start_requests()`` began. ``fetch`` is the
     same out-of-crawl ``async (url) -> Response`` as for gates. Results are concatenated; each
     request goes through filters and dedup like any other.
+    """
+
+
+@hookspec
+def acrawl_middlewares(settings: Settings, spider: Spider) -> Iterable[Any] | None:
+    """Return downloader middlewares (classes, instances or import paths) to add to the chain.
+
+    Called once when the crawl opens. Results are concatenated in pluggy's call order (use
+    ``tryfirst``/``trylast`` to move yours) and run after the spider's ``middlewares`` and the
+    ``middlewares`` setting, between the built-ins ``robots`` and ``retry``. A middleware whose
+    ``name`` is a built-in's takes its place. See docs/middleware.md.
+    """
+
+
+@hookspec
+def acrawl_spider_middlewares(settings: Settings, spider: Spider) -> Iterable[Any] | None:
+    """Return spider-output middlewares (objects with ``process_spider_output``) to add.
+
+    Called once when the crawl opens; concatenated, after the spider's and the setting's.
+    """
+
+
+@hookspec
+def acrawl_pipelines(settings: Settings, spider: Spider) -> Iterable[Any] | None:
+    """Return item pipelines (objects with ``process_item``) to add.
+
+    Called once when the crawl opens; concatenated, after the spider's ``pipelines`` and the
+    ``pipelines`` setting. See docs/pipelines.md.
+    """
+
+
+@hookspec
+def acrawl_download_handler(settings: Settings, spider: Spider) -> DownloadHandler | None:
+    """Return a download handler: an object with ``async fetch(request) -> Response`` and
+    ``async close()``, and optionally ``handles(request) -> bool`` (default: every request).
+
+    Called once when the crawl opens. Results are asked in pluggy's call order; the first
+    handler that handles a request fetches it, the built-in aiohttp downloader fetches the
+    rest. The middleware chain runs around whichever handler fetched. ``None``: no handler.
     """
 
 

@@ -237,6 +237,26 @@ class Hooks:
             )
         return sink
 
+    def components(self, kind: str, settings: Settings, spider: Spider) -> list[tuple[str, Any]]:
+        """``(plugin label, component)`` for each component the plugins add, of ``kind``
+        (``"middlewares"``, ``"spider_middlewares"`` or ``"pipelines"``), in call order."""
+        caller = getattr(self._h, f"acrawl_{kind}")
+        out: list[tuple[str, Any]] = []
+        for impl in reversed(caller.get_hookimpls()):  # pluggy calls the last registered first
+            result = impl.function(**{a: {"settings": settings, "spider": spider}[a]
+                                      for a in impl.argnames})
+            label = _plugin_label(self.pm, impl)
+            if result is None:
+                continue
+            if isinstance(result, str) or not isinstance(result, Iterable):
+                result = [result]
+            out.extend((label, c) for c in result)
+        return out
+
+    def download_handlers(self, settings: Settings, spider: Spider) -> list[Any]:
+        return [h for h in self._h.acrawl_download_handler(settings=settings, spider=spider)
+                if h is not None]
+
     def open_gates(self, settings: Settings, spider: Spider, fetch: Any) -> list[Gate]:
         return [g for g in self._h.acrawl_open_gate(settings=settings, spider=spider, fetch=fetch)
                 if g is not None]

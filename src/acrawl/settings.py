@@ -96,6 +96,13 @@ def _proxy_url(value: str) -> str | None:
     return None
 
 
+def _names(value: list[Any]) -> list[str]:
+    """Component names: strings, stripped; empty ones left out."""
+    if not all(isinstance(v, str) for v in value):
+        raise ValueError("a list of component names")
+    return [v.strip() for v in value if v.strip()]
+
+
 DEFAULT_SETTINGS: tuple[Setting, ...] = (
     Setting("concurrency", int, 16, "downloads in flight at once, all hosts", check=_positive),
     Setting("per_host_concurrency", int, 8, "requests in flight at once per host", check=_positive),
@@ -142,6 +149,15 @@ DEFAULT_SETTINGS: tuple[Setting, ...] = (
     Setting("overwrite", bool, False, "replace existing -o files"),
     Setting("redis_lease_ttl", float, 60.0, "--frontier: seconds a worker's requests stay "
             "leased without a heartbeat before other workers take them back", check=_positive),
+    Setting("middlewares", list, [], "downloader middlewares: import paths (pkg.mod:Class), "
+            "after the spider's own"),
+    Setting("spider_middlewares", list, [], "spider-output middlewares: import paths, after "
+            "the spider's own"),
+    Setting("pipelines", list, [], "item pipelines: import paths, after the spider's own"),
+    Setting("disable", list, [], "built-in or named components to switch off "
+            "(retry, redirect, robots, ...)", convert=_names),
+    Setting("max_metarefresh_delay", float, 100.0, "meta refresh redirects with a shorter "
+            "delay are followed (0: none)", check=_non_negative),
     Setting("allow_private_addresses", bool, False,
             "reach private/loopback addresses even for hosts the spider did not name"),
 )

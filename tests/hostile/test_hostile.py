@@ -218,7 +218,7 @@ async def test_whole_site_crawl_ends_and_itemizes_each_good_page_once(
         base + "/huge-headers": "ConnectError",
         base + "/loop-a": "TooManyRedirects",
         base + "/chain/0": "TooManyRedirects",
-        base + "/private/secret": "RequestIgnored",  # robots.txt disallows it
+        base + "/private/secret": "IgnoreRequest",  # robots.txt disallows it
     }
     assert stats["responses/truncated"] >= 3  # at least /bomb.gz, /bomb.deflate and /huge
     assert stats["errors/callback"] == 0

@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("spider", nargs="?", help="spider name, path to a .py file, or a built-in "
                    "(demo, links, bench)")
     p.add_argument("--list", action="store_true", help="list the spiders found and exit")
+    p.add_argument("--list-components", action="store_true",
+                   help="list the middlewares, spider middlewares and pipelines of SPIDER's "
+                        "crawl in the order they run, and exit")
     p.add_argument("-o", "--output", action="append", default=[], metavar="URI",
                    help="items.jsonl, items.json, items.csv, sqlite:///x.db, - (stdout); "
                    "repeatable")
@@ -150,6 +153,10 @@ def _main(argv: Sequence[str] | None) -> int:
     crawler = Crawler.create(spider_cls, spider_args=spider_args, settings=settings,
                              outputs=ns.output, plugins=ns.plugin, state_dir=ns.state,
                              frontier_url=ns.frontier)
+    if ns.list_components:
+        for line in component_lines(crawler):
+            print(line)
+        return EXIT_OK
     if ns.stats:
         _check_writable(Path(ns.stats), "--stats")
     _setup_logging(crawler.settings["log_level"])
@@ -186,6 +193,17 @@ def _main(argv: Sequence[str] | None) -> int:
     if result.reason == "interrupted":
         return EXIT_INTERRUPTED
     return EXIT_ERRORS if result.errors else EXIT_OK
+
+
+def component_lines(crawler: Crawler) -> list[str]:
+    """``--list-components``: one line per component, by stage, in the order they run."""
+    middlewares, spider_mws, pipelines = crawler.components()
+    lines = []
+    for stage, slots in (("middleware", middlewares), ("spider middleware", spider_mws),
+                         ("pipeline", pipelines)):
+        for n, slot in enumerate(slots, 1):
+            lines.append(f"{stage:18} {n:2}  {slot.name:20} {slot.origin}")
+    return lines
 
 
 def _loop_factory() -> Any:

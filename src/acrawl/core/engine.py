@@ -7,9 +7,11 @@ queue/dedup backend, a downloader with ``async fetch(request)``, sinks, gates an
 :class:`~acrawl.plugins.Hooks` — and is wired in ``crawler.py``. One bad page, callback or
 plugin never stops it: errors are logged, counted in stats and the crawl goes on.
 
-A request's life: filters → dedup → queue → (slot) → gates (robots) → download →
-redirect? (new request, from the top) / retry? (back to the queue after a backoff) →
-callback → outputs → items written → ``queue.done(request)``.
+A request's life: filters → dedup → queue → (slot) → the middleware chain (robots, the
+user's middlewares, retry, redirect, …) around the download → a response: callback → the
+spider-output chain → requests back to the filters, items through the pipelines to the
+writer → ``queue.done(request)``; or a request instead (a redirect: new, from the top; a retry:
+back to the queue after a backoff). See docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -23,51 +25,48 @@ import random
 import reprlib
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
-from datetime import UTC
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urljoin, urlsplit
 
 import attrs
 
 from ..errors import (
-    BlockedAddress,
     CallbackError,
-    ConnectError,
+    ComponentError,
+    ConfigError,
     DownloadError,
-    DownloadTimeout,
     HttpError,
-    RequestIgnored,
-    TooManyRedirects,
+    IgnoreRequest,
 )
-from ..http import CREDENTIAL_HEADERS, Failure, Link, Request, Response
+from ..http import Failure, Link, Request, Response
 from ..urls import FETCHABLE_SCHEMES, canonicalize, host_key, scheme_of
 
 if TYPE_CHECKING:
-    from ..gates import Gate
     from ..plugins import Hooks
     from ..settings import Settings
     from ..sinks.base import Sink
     from ..spider import Spider
     from ..stats import Stats
+    from .middleware import DownloadChain, SpiderOutputChain
+    from .pipelines import ItemPipelines
     from .scheduler import Scheduler
 
-__all__ = ["Engine", "ItemWriter", "Throttle", "to_item"]
+__all__ = ["Downloader", "Engine", "ItemWriter", "to_item"]
 
 logger = logging.getLogger(__name__)
 _debug = functools.partial(logger.isEnabledFor, logging.DEBUG)
 
-REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 #: spider methods a callback given by name (from a stored request, say) may not be
 _NOT_CALLBACKS = frozenset({"start_requests"})
-_BODY_HEADERS = frozenset({"content-type", "content-length", "content-encoding"})
 
 
-class Throttle(Protocol):
-    """Adapts a host's delay to what its downloads show (AutoThrottle)."""
+class Downloader(Protocol):
+    """What fetches: one HTTP exchange per call (no redirects followed), bounded in time and
+    size; raises :class:`~acrawl.errors.DownloadError`. ``download.downloader`` has the
+    aiohttp one; a download-handler plugin may route some requests elsewhere."""
 
-    def observe(self, host: str, *, latency: float, status: int | None) -> float:
-        """Record one download of ``host`` (``status`` None: it failed); the new delay."""
-        ...
+    async def fetch(self, request: Request) -> Response: ...
+
+    async def close(self) -> None: ...
 
 
 def to_item(obj: Any) -> dict[str, Any] | None:
@@ -177,22 +176,25 @@ class Engine:
         settings: Settings,
         hooks: Hooks,
         scheduler: Scheduler,
-        downloader: Any,
+        downloader: Downloader,
         sinks: list[Sink],
-        gates: list[Gate],
         stats: Stats,
+        chain: DownloadChain,
+        spider_output: SpiderOutputChain | None = None,
+        pipelines: ItemPipelines | None = None,
         fetch: Callable[[str], Any],
         trust: Callable[[str], None] | None = None,
         commit: Callable[[list[Request], list[Sink]], Any] | None = None,
         durable: bool = False,
-        throttle: Throttle | None = None,
     ) -> None:
         self.spider = spider
         self.settings = settings
         self.hooks = hooks
         self.scheduler = scheduler
         self.downloader = downloader
-        self.gates = gates
+        self.chain = chain
+        self.spider_output = spider_output if spider_output else None
+        self.pipelines = pipelines if pipelines else None
         self.stats = stats
         self.fetch = fetch
         self._trust = trust
@@ -206,10 +208,6 @@ class Engine:
         s = settings
         self.concurrency: int = s["concurrency"]
         self.max_pages: int | None = s["max_pages"]
-        self.max_depth: int | None = s["max_depth"]
-        self.max_redirects: int = s["max_redirects"]
-        self.retry_times: int = s["retry_times"]
-        self.retry_codes = frozenset(s["retry_http_codes"])
         self.max_retry_after: float = s["max_retry_after"]
         self.timeout: float = s["timeout"]
         follow = s["follow_links"]
@@ -238,11 +236,15 @@ class Engine:
             self._limit_reached()
         self._force = False
         self._shared_queue = getattr(scheduler.queue, "poll_interval", None) is not None
-        self.throttle = throttle
 
     # -- public ---------------------------------------------------------------------------------
     async def run(self) -> str:
         """Crawl until the frontier is empty and nothing is in flight, or until stopped."""
+        if self.pipelines is not None:
+            try:
+                await self.pipelines.open()
+            except ComponentError as exc:
+                raise ConfigError(str(exc)) from None
         self.hooks.crawl_opened(self.spider, self.settings)
         feeder = asyncio.create_task(self._feed(), name="acrawl-start-requests")
         self._closing = asyncio.Event()
@@ -258,6 +260,8 @@ class Engine:
             self._closing.set()  # the flusher finishes its write and stops
             await asyncio.gather(flusher, return_exceptions=True)
             await self.writer.flush()
+            if self.pipelines is not None:
+                await self.pipelines.close()
             self.stats.finish()
             dupes = self.scheduler.dupefilter
             nbytes, seen = getattr(dupes, "nbytes", None), getattr(dupes, "__len__", None)
@@ -281,6 +285,11 @@ class Engine:
             for task in list(self._before_download):
                 task.cancel()
         self._wake.set()
+
+    @property
+    def taking(self) -> bool:
+        """False once the crawl is stopping: nothing new starts (no retries either)."""
+        return self._taking
 
     @property
     def in_flight(self) -> int:
@@ -430,9 +439,6 @@ class Engine:
             if not host_key(url):
                 self._drop(req, "dropped/invalid_url")
                 continue
-            if self.max_depth is not None and req.depth > self.max_depth:
-                self._drop(req, "dropped/max_depth")
-                continue
             try:
                 rejected = url_rejected_by(url, req, spider)
             except Exception as exc:
@@ -479,6 +485,10 @@ class Engine:
         logger.error("%s", exc)
         self.hooks.error(exc, request, self.spider)
 
+    def drop(self, request: Request, reason: str) -> None:
+        """``request`` is not scheduled or not fetched: count ``reason`` and tell the plugins."""
+        self._drop(request, reason)
+
     def _drop(self, request: Request, reason: str) -> None:
         self.stats.inc(reason)
         self.hooks.request_dropped(request, reason, self.spider)
@@ -491,23 +501,34 @@ class Engine:
         self._wake.set()
 
     async def _handle(self, request: Request) -> None:
+        """One request through the middleware chain and the download, then its outcome."""
+        task = asyncio.current_task()
+        assert task is not None  # (always run as a task)
+        before = self._before_download
+        before.add(task)
         released = False
-        try:
-            task = asyncio.current_task()
-            assert task is not None  # (always run as a task)
-            self._before_download.add(task)
+
+        async def fetch(req: Request) -> Response:
+            # pace and release the slot ``request`` claimed, whatever a middleware changed
+            nonlocal released
+            await self.scheduler.pace(request)
+            before.discard(task)
+            self.stats.inc("requests/downloaded")
+            started = time.monotonic()
             try:
-                for gate in self.gates:
-                    reason = await gate.check(request)
-                    if reason:
-                        self._drop(request, f"filtered/{reason}")
-                        if request.errback is None:
-                            await self.writer.add([], request)
-                        else:
-                            await self._failure(request, RequestIgnored(
-                                f"not fetched ({reason}): {request.url}", request, reason))
-                        return
-                await self.scheduler.pace(request)
+                response = await self.downloader.fetch(req)
+            finally:
+                req.meta["download_latency"] = time.monotonic() - started
+                released = True
+                self._download_finished(request)
+            self.stats.inc(f"http/{response.status}")
+            if response.truncated:
+                self.stats.inc("responses/truncated")
+            return response
+
+        try:
+            try:
+                outcome = await self.chain.run(request, fetch)
             except asyncio.CancelledError:
                 if self._taking:
                     raise
@@ -515,54 +536,49 @@ class Engine:
                 # unfinished (a durable frontier crawls it on resume), not filtered or acked
                 return
             finally:
-                self._before_download.discard(task)
-            self.stats.inc("requests/downloaded")
-            started = time.monotonic()
-            try:
-                response = await self.downloader.fetch(request)
-            except DownloadError as exc:
-                self._throttle(request, started, None)
-                released = True
-                self._download_finished(request)
-                await self._download_failed(request, exc)
-                return
-            self._throttle(request, started, response.status)
-            released = True
-            self._download_finished(request)
-            await self._handle_response(request, response)
-        finally:
-            if not released:
-                self._download_finished(request)
-
-    def _throttle(self, request: Request, started: float, status: int | None) -> None:
-        if self.throttle is not None:
-            host = request.host
-            delay = self.throttle.observe(host, latency=time.monotonic() - started,
-                                          status=status)
-            self.scheduler.extra_delay[host] = delay
-
-    async def _download_failed(self, request: Request, exc: DownloadError) -> None:
-        retryable = isinstance(exc, DownloadTimeout | ConnectError) and not isinstance(
-            exc, BlockedAddress)
-        if retryable and self._retry(request, type(exc).__name__):
+                before.discard(task)
+                if not released:
+                    released = True
+                    self._download_finished(request)
+        except IgnoreRequest as exc:
+            reason = exc.reason or "ignored"
+            self._drop(request, f"filtered/{reason}")
+            if request.errback is None:
+                await self.writer.add([], request)
+            else:
+                if not str(exc):
+                    exc.args = (f"not fetched ({reason}): {request.url}",)
+                await self._failure(request, exc)
             return
-        self.stats.inc(f"failed/{type(exc).__name__}")
-        logger.info("download failed: %s", exc)
-        await self._failure(request, exc)
-
-    def _retry(self, request: Request, why: str, retry_after: float | None = None) -> bool:
-        if request.retries >= self.retry_times or not self._taking:
-            return False
-        if retry_after is not None:
-            delay = min(retry_after, self.max_retry_after)
+        except DownloadError as exc:
+            self.stats.inc(f"failed/{type(exc).__name__}")
+            logger.info("download failed: %s", exc)
+            await self._failure(request, exc)
+            return
+        except ComponentError as exc:
+            self.stats.inc("errors/middleware")
+            logger.error("%s (%s)", exc, request.url, exc_info=exc.wrapped)
+            await self._failure(request, exc)
+            return
+        if isinstance(outcome, Request):
+            await self._instead(request, outcome)
         else:
-            delay = min(0.5 * 2**request.retries, 30.0) * random.uniform(0.5, 1.5)
-        self.stats.inc("retries")
-        self.stats.inc(f"retries/{why}")
-        logger.debug("retrying %s in %.2fs (%s)", request.url, delay, why)
-        self.scheduler.add_later(attrs.evolve(request, retries=request.retries + 1), delay,
-                                 replaces=request)
-        return True
+            await self._handle_response(request, outcome)
+
+    async def _instead(self, request: Request, new: Request) -> None:
+        """A middleware gave ``new`` instead of a response for ``request``: a retry (its
+        ``retries`` grew) waits out its backoff outside dedup; anything else (a redirect, say)
+        is a new request, checked and deduplicated from the top."""
+        if new.retries > request.retries:
+            retry_after = new.meta.pop("retry_after", None)
+            if retry_after is not None:
+                delay = min(retry_after, self.max_retry_after)
+            else:
+                delay = min(0.5 * 2**request.retries, 30.0) * random.uniform(0.5, 1.5)
+            self.scheduler.add_later(new, delay, replaces=request)
+            return
+        await self._schedule([new])
+        await self.writer.add([], request)
 
     async def _failure(self, request: Request, exc: BaseException) -> None:
         """A request failed for good: its errback, the error hook, then done."""
@@ -578,18 +594,9 @@ class Engine:
 
     async def _handle_response(self, request: Request, response: Response) -> None:
         status = response.status
-        self.stats.inc(f"http/{status}")
         if _debug():
             logger.debug("crawled (%d) <%s %s> (referer: %s)", status, request.method,
                          response.url, request.referer)
-        if response.truncated:
-            self.stats.inc("responses/truncated")
-        if status in REDIRECT_CODES and "Location" in response.headers:
-            await self._redirect(request, response)
-            return
-        if status in self.retry_codes:
-            if self._retry(request, f"http_{status}", _retry_after(response)):
-                return
         if not self._accepting:
             await self._max_pages_drop(request)
             return
@@ -649,32 +656,6 @@ class Engine:
             spider, "handle_httpstatus_list", None) or ()
         return status in allowed
 
-    async def _redirect(self, request: Request, response: Response) -> None:
-        self.stats.inc("redirects")
-        location = response.headers.get("Location", "")
-        chain = [*request.meta.get("redirect_urls", ()), request.url]
-        try:
-            target = urljoin(response.url, location.strip())
-            urlsplit(target).port  # noqa: B018 - raises ValueError on a broken netloc
-        except ValueError:
-            target = ""
-        if not target:
-            exc: DownloadError = DownloadError(
-                f"unparsable redirect Location {location[:200]!r} at {request.url}", request)
-        elif request.redirects >= self.max_redirects:
-            exc = TooManyRedirects(
-                f"more than {self.max_redirects} redirects: {chain[0]}", request)
-        elif canonicalize(target) in {canonicalize(u) for u in chain}:
-            exc = TooManyRedirects(f"redirect loop at {target}", request)
-        else:
-            new = _redirected(request, target, response.status, chain)
-            await self._schedule([new])
-            await self.writer.add([], request)
-            return
-        self.stats.inc(f"failed/{type(exc).__name__}")
-        logger.info("%s", exc)
-        await self._failure(request, exc)
-
     # -- callbacks ------------------------------------------------------------------------------
     def _resolve(self, callback: Any) -> Callable[..., Any]:
         if callback is None:
@@ -693,33 +674,36 @@ class Engine:
     ) -> None:
         """Call ``func(arg, **cb_kwargs)`` and route everything it yields or returns."""
         name = getattr(func, "__qualname__", repr(func))
-        requests: list[Request] = []
-        items: list[dict[str, Any]] = []
+        # with spider-output components everything is first collected in one list, in order
+        collect = self.spider_output is not None
+        requests: list[Any] = []
+        items: list[Any] = requests if collect else []
+        route = self._collect if collect else self._route
         depth = request.depth + 1
         try:
             result = func(arg, **request.cb_kwargs) if response is not None else func(arg)
             if inspect.isasyncgen(result):
                 async for out in result:
-                    self._route(out, requests, items, depth, request, name)
+                    route(out, requests, items, depth, request, name)
             else:
                 if inspect.isawaitable(result):
                     result = await result
                 if result is None:
                     pass
                 elif isinstance(result, Request) or to_item(result) is not None:
-                    self._route(result, requests, items, depth, request, name)
+                    route(result, requests, items, depth, request, name)
                 elif isinstance(result, AsyncIterable):
                     async for out in result:
-                        self._route(out, requests, items, depth, request, name)
+                        route(out, requests, items, depth, request, name)
                 elif isinstance(result, Iterable) and not isinstance(result, str | bytes):
-                    route, add = self._route, requests.append
+                    add = requests.append
                     for out in result:
                         if type(out) is Request and out.depth >= depth:
                             add(out)  # the common case, as _route would: a followed link
                         else:
                             route(out, requests, items, depth, request, name)
                 else:
-                    self._route(result, requests, items, depth, request, name)
+                    route(result, requests, items, depth, request, name)
         except Exception as exc:
             self._callback_error(name, request, exc)
         if response is not None and self.follow_links:
@@ -732,13 +716,58 @@ class Engine:
                 logger.error("link extraction failed on %s", request.url, exc_info=exc)
                 self.stats.inc("errors/plugin")
                 self.hooks.error(exc, request, self.spider)
+        if collect:
+            requests, items = await self._spider_output(response, request, requests, depth, name)
         if requests:
             await self._schedule(requests)
+        if items and self.pipelines is not None:
+            items = await self._pipe(items, request)
         if items and response is not None:
             for item in items:
                 self.hooks.item_scraped(item, response, self.spider)
         self.stats.inc("items", len(items))
         await self.writer.add(items, request)
+
+    @staticmethod
+    def _collect(out: Any, requests: list[Any], items: list[Any], depth: int, parent: Request,
+                 name: str) -> None:
+        requests.append(out)
+
+    async def _spider_output(
+        self, response: Response | None, request: Request, outs: list[Any], depth: int,
+        name: str,
+    ) -> tuple[list[Request], list[Any]]:
+        """``outs`` through the spider-output components, then routed."""
+        assert self.spider_output is not None
+        try:
+            outs = await self.spider_output.run(response, outs)
+        except ComponentError as exc:
+            self.stats.inc("errors/middleware")
+            logger.error("%s (%s); its output is dropped", exc, request.url, exc_info=exc.wrapped)
+            self.hooks.error(exc, request, self.spider)
+            outs = []
+        requests: list[Request] = []
+        items: list[Any] = []
+        for out in outs:
+            self._route(out, requests, items, depth, request, name)
+        return requests, items
+
+    async def _pipe(self, items: list[Any], request: Request) -> list[dict[str, Any]]:
+        """``items`` through the pipelines; the ones that come out whole, as dicts."""
+        assert self.pipelines is not None
+        kept: list[dict[str, Any]] = []
+        for obj in items:
+            out = await self.pipelines.process(obj)
+            if out is None:
+                continue
+            item = to_item(out)
+            if item is None:
+                self.stats.inc("errors/output")
+                logger.error("the pipelines turned an item from %s into %s, not an item; "
+                             "dropped", request.url, type(out).__name__)
+                continue
+            kept.append(item)
+        return kept
 
     def _route(
         self,
@@ -758,7 +787,7 @@ class Engine:
             return
         item = to_item(out)
         if item is not None:
-            items.append(item)
+            items.append(out if self.pipelines is not None else item)  # pipelines see originals
             return
         self.stats.inc("errors/output")
         logger.error(
@@ -831,37 +860,3 @@ async def _as_async(source: Any) -> Any:
         yield obj
         if i % 256 == 255:
             await asyncio.sleep(0)
-
-
-def _retry_after(response: Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        from datetime import datetime
-        from email.utils import parsedate_to_datetime
-
-        when = parsedate_to_datetime(value)
-        return max(0.0, (when - datetime.now(UTC)).total_seconds())
-    except (TypeError, ValueError, IndexError):
-        return None
-
-
-def _redirected(request: Request, target: str, status: int, chain: list[str]) -> Request:
-    """The request a redirect leads to: a new request, one hop further."""
-    method, body = request.method, request.body
-    headers = dict(request.headers)
-    if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
-        method, body = "GET", None
-        headers = {k: v for k, v in headers.items() if k.lower() not in _BODY_HEADERS}
-    # same origin = same scheme and host:port (host_key already drops default ports)
-    if (scheme_of(target), host_key(target)) != (scheme_of(request.url), host_key(request.url)):
-        headers = {k: v for k, v in headers.items() if k.lower() not in CREDENTIAL_HEADERS}
-    meta = {**request.meta, "redirect_urls": chain}
-    return attrs.evolve(
-        request, url=target, method=method, body=body, headers=headers, meta=meta,
-        redirects=request.redirects + 1, retries=0,
-    )

@@ -41,7 +41,10 @@ _DISALLOW_ALL = "disallow"
 
 
 class RobotsGate:
-    """Checks requests against their origin's robots.txt, fetching it once per origin."""
+    """Checks requests against their origin's robots.txt, fetching it once per origin.
+    ``meta["dont_obey_robotstxt"]`` lets one request through unchecked."""
+
+    name = "robots"
 
     def __init__(
         self,
@@ -63,6 +66,8 @@ class RobotsGate:
         self._delays: dict[str, float] = {}
 
     async def check(self, request: Request) -> str | None:
+        if request.meta and request.meta.get("dont_obey_robotstxt"):
+            return None
         parts = urlsplit(request.url)
         if parts.path == "/robots.txt":
             return None

@@ -14,7 +14,13 @@ timeouts or connection errors (the signs of an overloaded server), and recovers 
 
 from __future__ import annotations
 
-__all__ = ["AutoThrottle"]
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..http import Request, Response
+
+__all__ = ["AutoThrottle", "ThrottleMiddleware"]
 
 _OVERLOAD = frozenset({429, 503})
 
@@ -41,3 +47,27 @@ class AutoThrottle:
         new = min(max(new, self.min_delay), self.max_delay)
         self.delays[host] = round(new, 6)
         return self.delays[host]
+
+
+class ThrottleMiddleware:
+    """Built-in component ``throttle`` (with ``autothrottle = true``): feeds each download's
+    latency and status to :class:`AutoThrottle` and hands the new delay to the scheduler."""
+
+    name = "throttle"
+
+    def __init__(self, *, throttle: AutoThrottle,
+                 set_delay: Callable[[str, float], None]) -> None:
+        self.throttle = throttle
+        self._set_delay = set_delay
+
+    def _observe(self, request: Request, status: int | None) -> None:
+        latency = request.meta.get("download_latency", 0.0)
+        host = request.host
+        self._set_delay(host, self.throttle.observe(host, latency=latency, status=status))
+
+    def process_response(self, request: Request, response: Response, spider: Any) -> Response:
+        self._observe(request, response.status)
+        return response
+
+    def process_exception(self, request: Request, exception: Exception, spider: Any) -> None:
+        self._observe(request, None)

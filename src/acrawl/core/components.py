@@ -1,0 +1,132 @@
+"""Components: the downloader middlewares, spider-output middlewares and item pipelines a
+crawl runs — how they are declared, loaded, named, ordered, switched off and listed.
+
+>>> slots = assemble(
+...     builtins_before=[Slot("robots", robots)],
+...     user=[Slot("AddHeader", AddHeader(), "spider")],
+...     builtins_after=[Slot("retry", retry), Slot("redirect", redirect)],
+...     disabled={"redirect"},
+... )
+>>> [s.name for s in slots]
+['robots', 'AddHeader', 'retry']
+
+A component is any object with the methods of its kind (see :data:`KINDS`), each sync or async.
+It is declared as a class (instantiated once per crawl), an instance, or an import path
+(``"pkg.mod:AddHeader"`` or ``"pkg.mod.AddHeader"``). A class is built with
+``from_crawler(crawler)`` if it has one (Scrapy's constructor: ``crawler.settings``,
+``crawler.stats``, ``crawler.spider``), else ``from_settings(settings)``, else ``cls()``.
+
+Order is the order written: built-ins sit at documented places, the user's components between
+them in the order they were declared (spider attribute, then setting, then plugins).
+A user component whose ``name`` is a built-in's takes that built-in's place; ``disable`` takes
+any component out by name.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import attrs
+
+from ..errors import ConfigError
+
+__all__ = ["KINDS", "Slot", "assemble", "component_name", "is_async", "load"]
+
+#: kind -> the methods that make an object a component of that kind
+KINDS: dict[str, tuple[str, ...]] = {
+    "middleware": ("process_request", "process_response", "process_exception"),
+    "spider middleware": ("process_spider_output",),
+    "pipeline": ("process_item",),
+}
+
+
+@attrs.frozen
+class Slot:
+    """One component in a chain: its name, the object, and where it was declared."""
+
+    name: str
+    component: Any
+    origin: str = "built-in"
+
+
+def component_name(obj: Any) -> str:
+    """A component's short name: its ``name`` attribute, else its class name."""
+    name = getattr(obj, "name", None)
+    if isinstance(name, str) and name:
+        return name
+    cls = obj if isinstance(obj, type) else type(obj)
+    return cls.__name__
+
+
+def is_async(func: Callable[..., Any]) -> bool:
+    return inspect.iscoroutinefunction(func)
+
+
+def _import(path: str, kind: str) -> Any:
+    modpath, sep, attr = path.partition(":")
+    if not sep:
+        modpath, _, attr = path.rpartition(".")
+    if not modpath or not attr:
+        raise ConfigError(f"{kind} {path!r}: expected an import path like 'pkg.module:Class'")
+    try:
+        module = importlib.import_module(modpath)
+    except ImportError as exc:
+        raise ConfigError(f"cannot import {kind} {path!r}: {exc}") from None
+    except Exception as exc:
+        raise ConfigError(f"{kind} {path!r} raised on import: {exc!r}") from None
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise ConfigError(f"{kind} {path!r}: module {modpath!r} has no attribute {attr!r}"
+                          ) from None
+
+
+def load(spec: Any, kind: str, *, crawler: Any, settings: Any) -> Any:
+    """The component ``spec`` declares: imported, instantiated, and checked to have at least
+    one method of ``kind``. Raises :class:`ConfigError` with one line naming it."""
+    obj = _import(spec.strip(), kind) if isinstance(spec, str) else spec
+    label = spec if isinstance(spec, str) else component_name(obj)
+    if isinstance(obj, type):
+        try:
+            if hasattr(obj, "from_crawler"):
+                obj = obj.from_crawler(crawler)
+            elif hasattr(obj, "from_settings"):
+                obj = obj.from_settings(settings)
+            else:
+                obj = obj()
+        except ConfigError:
+            raise
+        except Exception as exc:
+            raise ConfigError(f"{kind} {label!r} failed to start: {type(exc).__name__}: {exc}"
+                              ) from None
+    methods = KINDS[kind]
+    if not any(callable(getattr(obj, m, None)) for m in methods):
+        raise ConfigError(f"{kind} {label!r} has none of the methods "
+                          f"{', '.join(methods)}")
+    return obj
+
+
+def assemble(
+    *,
+    builtins_before: Sequence[Slot] = (),
+    user: Iterable[Slot] = (),
+    builtins_after: Sequence[Slot] = (),
+    disabled: Iterable[str] = (),
+) -> list[Slot]:
+    """The chain in the order it runs: ``builtins_before``, the user's components, then
+    ``builtins_after`` — less the ``disabled`` names. A user component named like a built-in
+    replaces it at the built-in's place."""
+    off = set(disabled)
+    user = list(user)
+    builtin_names = {s.name for s in (*builtins_before, *builtins_after)}
+    replacing = {s.name: s for s in user if s.name in builtin_names}
+    own = [s for s in user if s.name not in replacing]
+
+    def place(slots: Sequence[Slot]) -> list[Slot]:
+        return [replacing.get(s.name, s) for s in slots]
+
+    chain = [*place(builtins_before), *own, *place(builtins_after)]
+    return [s for s in chain if s.name not in off]

@@ -1,0 +1,192 @@
+"""The request/response chain (Scrapy's downloader middlewares) and the spider-output chain
+(Scrapy's spider middlewares).
+
+>>> chain = DownloadChain(slots, spider)
+>>> outcome = await chain.run(request, fetch)   # a Response, or a Request to schedule instead
+
+A request goes down the chain: each ``process_request(request, spider)`` in order, then the
+download (``fetch``), then back up: each ``process_response(request, response, spider)`` in
+reverse order — or, when the download raised, each ``process_exception(request, exception,
+spider)`` in reverse order. Methods may be sync or async.
+
+``process_request`` returns ``None`` (go on; it may have changed ``request.headers`` or
+``request.meta`` in place), a ``Request`` (schedule that one instead: the chain stops), or a
+``Response`` (answered without the network: the download and the remaining
+``process_request`` calls are skipped, every ``process_response`` still runs). It may raise
+:class:`~acrawl.errors.IgnoreRequest`.
+
+``process_response`` returns a ``Response`` (the same or another) or a ``Request`` (schedule it
+instead of using the response; a request whose ``retries`` grew is a retry: it waits out its
+backoff and skips dedup).
+
+``process_exception`` returns ``None`` (the error goes on up the chain, then to the errback), a
+``Response`` (recovered: the ``process_response`` chain runs on it) or a ``Request``.
+
+Anything else a method returns, or raises (other than ``IgnoreRequest`` and the
+:class:`~acrawl.errors.DownloadError` family a built-in raises on purpose), is a
+:class:`~acrawl.errors.ComponentError` naming the middleware.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..errors import AcrawlError, ComponentError, DownloadError, IgnoreRequest
+from ..http import Request, Response
+from .components import Slot, is_async
+
+if TYPE_CHECKING:
+    from ..spider import Spider
+
+__all__ = ["DownloadChain", "SpiderOutputChain"]
+
+Fetch = Callable[[Request], Awaitable[Response]]
+_Step = tuple[str, Callable[..., Any], bool]  # (name, bound method, async)
+
+
+def _steps(slots: Sequence[Slot], method: str) -> list[_Step]:
+    out = []
+    for slot in slots:
+        func = getattr(slot.component, method, None)
+        if callable(func):
+            out.append((slot.name, func, is_async(func)))
+    return out
+
+
+def _failed(name: str, method: str, request: Request, exc: BaseException) -> ComponentError:
+    return ComponentError(f"middleware {name!r} {method} raised {type(exc).__name__}: {exc}",
+                          request, component=name, wrapped=exc)
+
+
+def _bad_return(name: str, method: str, request: Request, value: Any,
+                expected: str) -> ComponentError:
+    return ComponentError(f"middleware {name!r} {method} returned {type(value).__name__}; "
+                          f"expected {expected}", request, component=name)
+
+
+class DownloadChain:
+    """Runs a request through the middlewares and the download; see the module docstring."""
+
+    def __init__(self, slots: Sequence[Slot], spider: Spider) -> None:
+        self.slots = list(slots)
+        self.spider = spider
+        self._requests = _steps(self.slots, "process_request")
+        self._responses = _steps(self.slots, "process_response")[::-1]
+        self._exceptions = _steps(self.slots, "process_exception")[::-1]
+
+    async def run(self, request: Request, fetch: Fetch) -> Response | Request:
+        response: Response | None = None
+        for step in self._requests:
+            out = await self._call(step, "process_request", request)
+            if out is None:
+                continue
+            if isinstance(out, Response):
+                response = out
+                break
+            if isinstance(out, Request):
+                return out
+            raise _bad_return(step[0], "process_request", request, out,
+                              "None, a Request or a Response")
+        if response is None:
+            try:
+                response = await fetch(request)
+            except DownloadError as exc:
+                recovered = await self._exception(request, exc)
+                if isinstance(recovered, Request):
+                    return recovered
+                response = recovered
+        return await self._response(request, response)
+
+    async def _exception(self, request: Request, exc: DownloadError) -> Response | Request:
+        for step in self._exceptions:
+            out = await self._call(step, "process_exception", request, exc)
+            if out is None:
+                continue
+            if isinstance(out, Response | Request):
+                return out
+            raise _bad_return(step[0], "process_exception", request, out,
+                              "None, a Response or a Request")
+        raise exc
+
+    async def _response(self, request: Request, response: Response) -> Response | Request:
+        for step in self._responses:
+            out = await self._call(step, "process_response", request, response)
+            if isinstance(out, Response):
+                response = out
+            elif isinstance(out, Request):
+                return out
+            else:
+                raise _bad_return(step[0], "process_response", request, out,
+                                  "a Response or a Request")
+        return response
+
+    async def _call(self, step: _Step, method: str, request: Request, *args: Any) -> Any:
+        """One middleware method, awaited if async; what it raises on purpose
+        (``IgnoreRequest``, a ``DownloadError``) goes on, anything else is its failure."""
+        name, func, asynchronous = step
+        try:
+            out = (await func(request, *args, self.spider) if asynchronous
+                   else func(request, *args, self.spider))
+            if inspect.isawaitable(out):
+                out = await out
+        except (IgnoreRequest, DownloadError) as exc:
+            _own(exc, request, name)
+            raise
+        except Exception as exc:
+            raise _failed(name, method, request, exc) from exc
+        return out
+
+    def __len__(self) -> int:
+        return len(self.slots)
+
+
+def _own(exc: AcrawlError, request: Request, name: str) -> None:
+    """Fill in what an ``IgnoreRequest`` raised by a middleware left out."""
+    if isinstance(exc, IgnoreRequest):
+        if exc.request is None:
+            exc.request = request
+        if not exc.reason:
+            exc.reason = name
+
+
+class SpiderOutputChain:
+    """Runs what a callback produced through each ``process_spider_output(response, result,
+    spider)`` in order; each gets the previous one's output (an iterable) and returns an
+    iterable or async iterable of requests and items — filtered, changed or added to."""
+
+    def __init__(self, slots: Sequence[Slot], spider: Spider) -> None:
+        self.slots = list(slots)
+        self.spider = spider
+        self._steps = _steps(self.slots, "process_spider_output")
+
+    def __bool__(self) -> bool:
+        return bool(self._steps)
+
+    async def run(self, response: Response | None, result: list[Any]) -> list[Any]:
+        current: Iterable[Any] | AsyncIterable[Any] = result
+        for name, func, _asynchronous in self._steps:
+            try:
+                out = func(response, current, self.spider)
+                if inspect.isawaitable(out):
+                    out = await out
+                current = [o async for o in _aiter(out)]
+            except Exception as exc:
+                raise ComponentError(
+                    f"spider middleware {name!r} process_spider_output raised "
+                    f"{type(exc).__name__}: {exc}",
+                    response.request if response is not None else None, component=name,
+                    wrapped=exc) from exc
+        return current if isinstance(current, list) else list(current)  # type: ignore[arg-type]
+
+
+async def _aiter(source: Any) -> AsyncIterator[Any]:
+    if source is None:
+        return
+    if isinstance(source, AsyncIterable):
+        async for obj in source:
+            yield obj
+        return
+    for obj in source:
+        yield obj
