@@ -15,7 +15,6 @@ callback → outputs → items written → ``queue.done(request)``.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import inspect
 import logging
@@ -40,6 +39,7 @@ from .errors import (
     TooManyRedirects,
 )
 from .http import CREDENTIAL_HEADERS, Failure, Link, Request, Response
+from .items import to_item
 from .throttle import AutoThrottle
 from .urls import FETCHABLE_SCHEMES, canonicalize, host_key, scheme_of
 
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from .spider import Spider
     from .stats import Stats
 
-__all__ = ["Engine", "ItemWriter", "to_item"]
+__all__ = ["Engine", "ItemWriter"]
 
 logger = logging.getLogger(__name__)
 _debug = functools.partial(logger.isEnabledFor, logging.DEBUG)
@@ -61,19 +61,6 @@ REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 #: spider methods a callback given by name (from a stored request, say) may not be
 _NOT_CALLBACKS = frozenset({"start_requests"})
 _BODY_HEADERS = frozenset({"content-type", "content-length", "content-encoding"})
-
-
-def to_item(obj: Any) -> dict[str, Any] | None:
-    """``obj`` as an item dict if it is a dict, attrs instance or dataclass instance (not one
-    of acrawl's own attrs classes: a Response or Link yielded by mistake is no item)."""
-    if isinstance(obj, dict):
-        return obj
-    cls = type(obj)
-    if attrs.has(cls) and not isinstance(obj, Response | Link | Failure):
-        return attrs.asdict(obj)
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return dataclasses.asdict(obj)
-    return None
 
 
 class ItemWriter:
@@ -757,8 +744,8 @@ class Engine:
             return
         self.stats.inc("errors/output")
         logger.error(
-            "callback %s yielded %s (from %s); expected acrawl.Request, dict, attrs or "
-            "dataclass instance, or None", name, type(out).__name__, parent.url)
+            "callback %s yielded %s (from %s); expected acrawl.Request, an item (dict, "
+            "dataclass, attrs, pydantic model...), or None", name, type(out).__name__, parent.url)
 
     def _callback_error(self, name: str, request: Request | None, exc: BaseException) -> None:
         self.stats.inc("errors/callback")
