@@ -7,6 +7,7 @@ from .errors import (
     DownloadError,
     PluginError,
 )
+from .forms import FormRequest, JsonRequest
 from .hookspecs import hookimpl
 from .http import Failure, Link, Request, Response
 from .settings import Setting, Settings
@@ -21,6 +22,8 @@ __all__ = [
     "ConfigError",
     "DownloadError",
     "Failure",
+    "FormRequest",
+    "JsonRequest",
     "Link",
     "PluginError",
     "Request",
