@@ -12,7 +12,8 @@ function) is a *runtime* import.
 * Nothing imports the CLI.
 * ``hookspecs.py`` imports nothing from acrawl at runtime, so any module may import it.
 * The data and interface modules at the bottom (errors, http, urls, settings, stats, gates,
-  frontier, spider, items, forms) import the layers above them for type hints only.
+  frontier, spider, items, forms, linkextractors, crawlspider) import the layers above them
+  for type hints only.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ TYPE_ONLY: dict[str, frozenset[str]] = {
     "engine": frozenset({"frontier", "gates", "plugins", "scheduler", "sinks"}),
     # the data and interface modules sit at the bottom: upper layers only as type hints
     **{low: UPPER_LAYERS for low in ("errors", "http", "urls", "settings", "stats", "gates",
-                                      "frontier", "spider", "items", "forms")},
+                                      "frontier", "spider", "items", "forms",
+                                      "linkextractors", "crawlspider")},
     # hook specs are imported by every plugin: they import nothing from acrawl at runtime
     "hookspecs": frozenset(MODULES),
 }

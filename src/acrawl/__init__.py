@@ -1,5 +1,6 @@
 """acrawl: an asyncio web-crawling framework."""
 
+from .crawlspider import CrawlSpider, Rule
 from .errors import (
     AcrawlError,
     CallbackError,
@@ -10,6 +11,7 @@ from .errors import (
 from .forms import FormRequest, JsonRequest
 from .hookspecs import hookimpl
 from .http import Failure, Link, Request, Response
+from .linkextractors import LinkExtractor
 from .settings import Setting, Settings
 from .sinks import Sink
 from .spider import Spider
@@ -20,14 +22,17 @@ __all__ = [
     "AcrawlError",
     "CallbackError",
     "ConfigError",
+    "CrawlSpider",
     "DownloadError",
     "Failure",
     "FormRequest",
     "JsonRequest",
     "Link",
+    "LinkExtractor",
     "PluginError",
     "Request",
     "Response",
+    "Rule",
     "Setting",
     "Settings",
     "Sink",
