@@ -9,7 +9,8 @@ function) is a *runtime* import.
   the built-in plugins, the CLI or the wiring.
 * Concrete components are built in one place, ``crawler.py`` (the CLI and the built-in spiders
   may too); no other module calls their constructors.
-* Nothing imports the CLI.
+* Nothing imports the CLI, and only the package's ``__init__`` imports ``runner``
+  (``acrawl.run``/``acrawl.crawl``, a front end like the CLI).
 * ``hookspecs.py`` imports nothing from acrawl at runtime, so any module may import it.
 * The data and interface modules at the bottom (errors, http, urls, settings, stats, gates,
   frontier, spider, items, forms, linkextractors, crawlspider) import the layers above them
@@ -31,8 +32,8 @@ MODULES = sorted(p.stem for p in SRC.glob("*.py"))
 #: the layers above the data and interface modules
 UPPER_LAYERS = frozenset({
     "cli", "crawler", "downloader", "engine", "filters", "linkextract", "plugins", "progress",
-    "project", "redisfrontier", "robots", "scheduler", "sinks", "site", "spiders", "state",
-    "throttle",
+    "project", "redisfrontier", "robots", "runner", "scheduler", "sinks", "site", "spiders",
+    "state", "throttle",
 })
 
 #: module -> acrawl modules it must not import at all (not even for type checking)
@@ -42,13 +43,15 @@ FORBIDDEN: dict[str, frozenset[str]] = {
         "downloader",  # the concrete downloader (the engine calls ``fetch`` on what it is given)
         "state", "redisfrontier",  # the durable and the shared frontier backends
         "filters", "linkextract", "robots",  # built-in plugins: reached through Hooks only
-        "crawler", "cli", "project", "spiders", "site", "progress",  # wiring and front ends
+        "crawler", "cli", "runner", "project", "spiders", "site", "progress",  # front ends
     }),
 }
-# nothing imports the command line
+# nothing imports the command line; only the package re-exports the Python entry points
 for _mod in MODULES:
     if _mod not in ("cli", "__main__"):
         FORBIDDEN[_mod] = FORBIDDEN.get(_mod, frozenset()) | {"cli"}
+    if _mod not in ("runner", "__init__"):
+        FORBIDDEN[_mod] = FORBIDDEN.get(_mod, frozenset()) | {"runner"}
 
 #: module -> acrawl modules it may import only under ``if TYPE_CHECKING:``
 TYPE_ONLY: dict[str, frozenset[str]] = {

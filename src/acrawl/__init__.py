@@ -1,5 +1,6 @@
 """acrawl: an asyncio web-crawling framework."""
 
+from .crawler import CrawlResult
 from .crawlspider import CrawlSpider, Rule
 from .errors import (
     AcrawlError,
@@ -12,6 +13,7 @@ from .forms import FormRequest, JsonRequest
 from .hookspecs import hookimpl
 from .http import Failure, Link, Request, Response
 from .linkextractors import LinkExtractor
+from .runner import crawl, run
 from .settings import Setting, Settings
 from .sinks import Sink
 from .spider import Spider
@@ -22,6 +24,7 @@ __all__ = [
     "AcrawlError",
     "CallbackError",
     "ConfigError",
+    "CrawlResult",
     "CrawlSpider",
     "DownloadError",
     "Failure",
@@ -38,5 +41,7 @@ __all__ = [
     "Sink",
     "Spider",
     "__version__",
+    "crawl",
     "hookimpl",
+    "run",
 ]
