@@ -14,7 +14,10 @@ import acrawl
 NON_CALLABLE_EXPORTS = {"__version__", "hookimpl"}
 
 #: what CONTRACT.md and the docs tell users to import from ``acrawl``
-CONTRACT_NAMES = {"Link", "Request", "Response", "Sink", "Spider", "hookimpl"}
+CONTRACT_NAMES = {"Link", "Request", "Response", "Sink", "Spider", "hookimpl",
+                  # the Scrapy names a ported spider uses
+                  "CrawlSpider", "FormRequest", "JsonRequest", "LinkExtractor", "Rule",
+                  "crawl", "run"}
 
 
 def _public_members() -> set[str]:
