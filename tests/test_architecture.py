@@ -14,7 +14,9 @@ is a *runtime* import.
   frontier backends, ``policies``, ``sinks``' implementations, the wiring or the front ends.
 * Concrete components are built in one place, ``crawler`` (the CLI and the built-in spiders
   may too); no other module calls their constructors.
-* Nothing imports the CLI; ``hookspecs`` imports nothing from acrawl at runtime.
+* Nothing imports the CLI, and only the package's ``__init__`` imports ``runner``
+  (``acrawl.run``/``acrawl.crawl``, a front end like the CLI); ``hookspecs`` imports nothing
+  from acrawl at runtime.
 * There are no import cycles, not even through type-only imports.
 """
 
@@ -51,10 +53,12 @@ def covers(rule: str, module: str) -> bool:
 BASE = frozenset({
     "__init__", "errors", "http", "urls", "settings", "stats", "spider", "hookspecs", "gates",
     "sinks", "sinks.base", "frontier", "frontier.base",
+    # the Scrapy-shaped user API built on the data: items, forms, link extractors, CrawlSpider
+    "items", "forms", "linkextractors", "crawlspider",
 })
 #: what the bottom layer may name only in type hints
 MACHINERY = frozenset({"core", "download", "frontier", "policies", "sinks", "cli", "demo",
-                       "crawler", "plugins"})
+                       "crawler", "plugins", "runner"})
 
 #: module or package -> modules or packages it must not import at all (not even for types)
 FORBIDDEN: dict[str, frozenset[str]] = {
@@ -244,6 +248,12 @@ def test_type_only_imports(module: str) -> None:
 def test_nothing_imports_the_cli() -> None:
     bad = [f"{m}:{i.line}" for m in MODULES if not covers("cli", m)
            for i in imports_of(m) if covers("cli", i.module)]
+    assert bad == []
+
+
+def test_only_the_package_imports_the_runner() -> None:
+    bad = [f"{m}:{i.line}" for m in MODULES if m not in ("runner", "__init__")
+           for i in imports_of(m) if i.module == "runner"]
     assert bad == []
 
 

@@ -14,14 +14,18 @@ import acrawl
 NON_CALLABLE_EXPORTS = {"__version__", "hookimpl"}
 
 #: what CONTRACT.md and the docs tell users to import from ``acrawl``
-CONTRACT_NAMES = {"Link", "Request", "Response", "Sink", "Spider", "hookimpl"}
+CONTRACT_NAMES = {"Link", "Request", "Response", "Sink", "Spider", "hookimpl",
+                  # the Scrapy names a ported spider uses
+                  "CrawlSpider", "FormRequest", "JsonRequest", "LinkExtractor", "Rule",
+                  "crawl", "run"}
 
 
 def _public_members() -> set[str]:
     """Classes and functions defined in acrawl and bound in the package namespace."""
+    namespace = {name: getattr(acrawl, name) for name in dir(acrawl)}  # lazy names too
     return {
         name
-        for name, obj in vars(acrawl).items()
+        for name, obj in namespace.items()
         if not name.startswith("_")
         and (inspect.isclass(obj) or inspect.isfunction(obj))
         and (getattr(obj, "__module__", "") or "").split(".")[0] == "acrawl"
@@ -60,6 +64,18 @@ def test_star_import_gives_exactly_all() -> None:
 
 def test_contract_names_are_exported() -> None:
     assert set(acrawl.__all__) >= CONTRACT_NAMES
+
+
+def test_import_acrawl_does_not_load_the_crawl_machinery() -> None:
+    """``import acrawl`` stays light: the engine and aiohttp load on first use of ``run``."""
+    import subprocess
+    import sys
+
+    code = ("import sys, acrawl; print('aiohttp' in sys.modules, 'acrawl.core.engine' in "
+            "sys.modules); acrawl.run; print('acrawl.core.engine' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "False", "True"]
 
 
 def test_version_is_a_string() -> None:

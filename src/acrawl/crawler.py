@@ -68,6 +68,8 @@ _BUILTIN_PLUGINS = {"allowed_hosts": "acrawl.policies.allowed_hosts",
 class CrawlResult:
     reason: str
     stats: Stats
+    #: the items written, as dicts (``acrawl.crawl(..., return_items=True)``), else None
+    items: list[dict[str, Any]] | None = None
 
     @property
     def errors(self) -> int:
@@ -132,7 +134,7 @@ class Crawler:
         spider_args: Mapping[str, Any] | None = None,
         settings: Mapping[str, Any] | None = None,
         outputs: Iterable[str] = (),
-        plugins: Iterable[str] = (),
+        plugins: Iterable[str | object] = (),
         entry_points: bool | None = None,
         downloader: AiohttpDownloader | None = None,
         state_dir: str | None = None,

@@ -191,7 +191,7 @@ class Response:
     _encoding: str | None = attrs.field(default=None, init=False, repr=False)
     _selector: Selector | None = attrs.field(default=None, init=False, repr=False)
     _links: list[Link] | None = attrs.field(default=None, init=False, repr=False)
-    _base_url: Any = attrs.field(default=_UNSET, init=False, repr=False)
+    _base_url: str = attrs.field(default=_UNSET, init=False, repr=False)
     _joiner: Joiner | None = attrs.field(default=None, init=False, repr=False)
 
     # -- decoding -------------------------------------------------------------------------------

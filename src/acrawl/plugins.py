@@ -89,9 +89,11 @@ class _Manager(pluggy.PluginManager):
 
 
 def make_plugin_manager(
-    modules: Iterable[str] = (), *, builtins: bool = True, entry_points: bool | None = None
+    modules: Iterable[str | object] = (), *, builtins: bool = True,
+    entry_points: bool | None = None,
 ) -> pluggy.PluginManager:
-    """A plugin manager with the built-ins, installed plugins and ``modules`` registered."""
+    """A plugin manager with the built-ins, installed plugins and ``modules`` registered
+    (module names, ``module:object``, or plugin objects themselves)."""
     pm = _Manager(PROJECT)
     pm.add_hookspecs(hookspecs)
     if builtins:
@@ -101,8 +103,11 @@ def make_plugin_manager(
         entry_points = not os.environ.get("ACRAWL_DISABLE_PLUGIN_AUTOLOAD")
     if entry_points:
         _load_entry_points(pm)
-    for modname in modules:
-        register_module(pm, modname)
+    for plugin in modules:
+        if isinstance(plugin, str):
+            register_module(pm, plugin)
+        elif not pm.is_registered(plugin):
+            pm.register(plugin)
     check(pm)
     return pm
 

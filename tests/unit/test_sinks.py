@@ -360,7 +360,7 @@ def test_hook_claims_builtin_uris(uri: str, cls: type) -> None:
 
 
 @pytest.mark.parametrize("uri", ["x.parquet", "items", "s3://bucket/items.jsonl",
-                                 "file:///tmp/items.json", "items.jsonl.gz"])
+                                 "file:///tmp/items.json", "items.gz"])
 def test_hook_leaves_unknown_uris(uri: str) -> None:
     assert acrawl_open_sink(uri, settings()) is None
 

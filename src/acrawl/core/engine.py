@@ -17,7 +17,6 @@ back to the queue after a backoff). See docs/architecture.md.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import inspect
 import logging
@@ -38,6 +37,7 @@ from ..errors import (
     IgnoreRequest,
 )
 from ..http import Failure, Link, Request, Response
+from ..items import to_item
 from ..urls import FETCHABLE_SCHEMES, canonicalize, host_key, scheme_of
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from .pipelines import ItemPipelines
     from .scheduler import Scheduler
 
-__all__ = ["Downloader", "Engine", "ItemWriter", "to_item"]
+__all__ = ["Downloader", "Engine", "ItemWriter"]
 
 logger = logging.getLogger(__name__)
 _debug = functools.partial(logger.isEnabledFor, logging.DEBUG)
@@ -67,19 +67,6 @@ class Downloader(Protocol):
     async def fetch(self, request: Request) -> Response: ...
 
     async def close(self) -> None: ...
-
-
-def to_item(obj: Any) -> dict[str, Any] | None:
-    """``obj`` as an item dict if it is a dict, attrs instance or dataclass instance (not one
-    of acrawl's own attrs classes: a Response or Link yielded by mistake is no item)."""
-    if isinstance(obj, dict):
-        return obj
-    cls = type(obj)
-    if attrs.has(cls) and not isinstance(obj, Response | Link | Failure):
-        return attrs.asdict(obj)
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return dataclasses.asdict(obj)
-    return None
 
 
 class ItemWriter:
@@ -659,15 +646,17 @@ class Engine:
     # -- callbacks ------------------------------------------------------------------------------
     def _resolve(self, callback: Any) -> Callable[..., Any]:
         if callback is None:
-            return self.spider.parse
+            parse: Callable[..., Any] = self.spider.parse
+            return parse
         if callable(callback):
-            return callback
+            return callback  # type: ignore[no-any-return]
         name = str(callback)
         func = None if name.startswith("__") or name in _NOT_CALLBACKS else getattr(
             self.spider, name, None)
         if not callable(func):
             raise CallbackError(f"spider has no callback named {callback!r}", Request("about:"))
-        return func
+        found: Callable[..., Any] = func
+        return found
 
     async def _run_callback(
         self, func: Callable[..., Any], request: Request, response: Response | None, arg: Any
@@ -791,8 +780,8 @@ class Engine:
             return
         self.stats.inc("errors/output")
         logger.error(
-            "callback %s yielded %s (from %s); expected acrawl.Request, dict, attrs or "
-            "dataclass instance, or None", name, type(out).__name__, parent.url)
+            "callback %s yielded %s (from %s); expected acrawl.Request, an item (dict, "
+            "dataclass, attrs, pydantic model...), or None", name, type(out).__name__, parent.url)
 
     def _callback_error(self, name: str, request: Request | None, exc: BaseException) -> None:
         self.stats.inc("errors/callback")

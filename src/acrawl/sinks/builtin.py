@@ -1,5 +1,13 @@
 """The built-in sinks (JSON Lines, JSON, CSV, SQLite, stdout) and the plugin that opens them
-for ``-o`` URIs. They implement :class:`acrawl.sinks.base.Sink`."""
+for ``-o`` URIs. They implement :class:`acrawl.sinks.base.Sink`.
+
+File outputs take options after a ``?`` (Scrapy's ``FEEDS`` options), and ``.gz`` compresses::
+
+    items.csv?fields=name,price          only these fields, in this order
+    items.jsonl?overwrite=true           this output replaced, whatever --overwrite says
+    items-{batch}.jsonl?batch_item_count=1000   a new file every 1000 items (items-1, ...)
+    items.jsonl.gz                       gzip-compressed (also .json.gz, .csv.gz)
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,7 @@ import csv
 import dataclasses
 import datetime as dt
 import enum
+import gzip
 import io
 import json
 import logging
@@ -16,7 +25,7 @@ import os
 import re
 import sqlite3
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -36,6 +45,7 @@ if TYPE_CHECKING:
     from ..settings import Settings
 
 __all__ = [
+    "BatchSink",
     "CsvSink",
     "JsonArraySink",
     "JsonLinesSink",
@@ -140,10 +150,16 @@ class _FileSink:
 
     append = False  # JSONL appends to an existing file unless overwrite is set
 
-    def __init__(self, *, path: str | Path, overwrite: bool = False) -> None:
+    def __init__(self, *, path: str | Path, overwrite: bool = False,
+                 fields: Sequence[str] | None = None, compress: bool = False) -> None:
         self.path = Path(path).expanduser()
         self.overwrite = overwrite
+        #: only these fields are written, in this order (``?fields=a,b``)
+        self.fields = list(fields) if fields else None
+        #: gzip-compressed (``.gz``)
+        self.compress = compress
         self._fh: IO[bytes] | None = None
+        self._raw: IO[bytes] | None = None  # the file under the gzip stream
         self._created = False  # open() made the file (so discard() may remove it)
 
     def __repr__(self) -> str:
@@ -154,7 +170,11 @@ class _FileSink:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._created = not self.path.exists()
-            self._fh = open(self.path, mode)  # noqa: ASYNC230 - one small open, by design
+            fh: IO[bytes] = open(self.path, mode)  # noqa: ASYNC230 - one small open, by design
+            if self.compress:  # (appending adds a gzip member: readers see one stream)
+                self._raw = fh
+                fh = gzip.GzipFile(fileobj=fh, mode="wb")  # type: ignore[assignment]
+            self._fh = fh
         except FileExistsError:
             raise ConfigError(
                 f"output {str(self.path)!r} exists; use --overwrite (-s overwrite=true) "
@@ -163,7 +183,7 @@ class _FileSink:
         except OSError as exc:
             raise ConfigError(f"cannot open output {str(self.path)!r}: {exc.strerror}") from None
         try:
-            self._start(self._fh)
+            self._start(fh)
         except BaseException:
             await self.close()
             raise
@@ -177,17 +197,26 @@ class _FileSink:
     def _end(self) -> bytes:
         return b""
 
+    def _select(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The items as written: only ``fields`` (those an item has), in their order."""
+        fields = self.fields
+        if fields is None:
+            return items
+        return [{f: item[f] for f in fields if f in item} for item in items]
+
     async def write(self, items: list[dict[str, Any]]) -> None:
         if self._fh is None:
             raise RuntimeError(f"{self!r} is not open")
         if items:
-            self._fh.write(self._encode(items))
-            self._fh.flush()
+            self._fh.write(self._encode(self._select(items)))
+            self._fh.flush()  # (a gzip stream: a sync flush, so the data is in the file)
 
     # -- durable crawls (--state): cut back to the last committed position on resume ----------
     def pristine(self) -> bool:
         """True if the output exists and holds only what ``open()`` writes, no item (so
         replacing it loses nothing)."""
+        if self.compress:
+            return False
         try:
             if self.path.stat().st_size > 64:
                 return False
@@ -202,6 +231,8 @@ class _FileSink:
         """The position after everything written so far, made durable (fsync)."""
         if self._fh is None:
             raise RuntimeError(f"{self!r} is not open")
+        if self.compress:
+            raise _not_resumable(self, "a compressed output cannot be cut back to a position")
         self._fh.flush()
         os.fsync(self._fh.fileno())
         return {"offset": self._fh.tell(), **self._state()}
@@ -240,6 +271,7 @@ class _FileSink:
 
     async def close(self) -> None:
         fh, self._fh = self._fh, None
+        raw, self._raw = self._raw, None
         if fh is None:
             return
         try:
@@ -247,6 +279,24 @@ class _FileSink:
             fh.flush()
         finally:
             fh.close()
+            if raw is not None:
+                raw.close()
+
+
+def _not_resumable(sink: Any, why: str) -> ConfigError:
+    """The error for an output a resumable crawl (``--state``) cannot use; the file
+    ``open()`` created is removed first, so the corrected command runs as is."""
+    with contextlib.suppress(Exception):
+        fh, sink._fh = sink._fh, None
+        if fh is not None:
+            fh.close()
+        raw, sink._raw = getattr(sink, "_raw", None), None
+        if raw is not None:
+            raw.close()
+        sink.discard()
+    return ConfigError(f"output {str(sink.path)!r} cannot be resumed with --state ({why}); "
+                       "write an uncompressed, unbatched output and compress or split it "
+                       "afterwards")
 
 
 class JsonLinesSink(_FileSink):
@@ -268,8 +318,8 @@ class JsonLinesSink(_FileSink):
 class JsonArraySink(_FileSink):
     """A JSON array (``.json``), written incrementally; valid JSON once closed."""
 
-    def __init__(self, *, path: str | Path, overwrite: bool = False) -> None:
-        super().__init__(path=path, overwrite=overwrite)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self._first = True
 
     def _start(self, fh: IO[bytes]) -> None:
@@ -292,10 +342,11 @@ class JsonArraySink(_FileSink):
 
 
 class CsvSink(_FileSink):
-    """CSV (``.csv``) with a header from the first item's keys; nested values as JSON."""
+    """CSV (``.csv``) with a header from the first item's keys (or ``fields``); nested values
+    as JSON."""
 
-    def __init__(self, *, path: str | Path, overwrite: bool = False) -> None:
-        super().__init__(path=path, overwrite=overwrite)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self._fields: list[str] | None = None
         self._warned = False
 
@@ -316,18 +367,21 @@ class CsvSink(_FileSink):
         writer = csv.writer(buf)
         fields = self._fields
         if fields is None:
-            fields = [str(k) for k in items[0]]
+            fields = self.fields or [str(k) for k in items[0]]
             writer.writerow(fields)
         known = set(fields)
         for item in items:
             row = {str(k): v for k, v in item.items()}
-            if not self._warned and not row.keys() <= known:
+            if not self._warned and self.fields is None and not row.keys() <= known:
                 self._warned = True
                 log.warning("%s: item keys %s are not in the CSV header %s and are left out "
                             "(warned once)", self.path, sorted(row.keys() - known), fields)
             writer.writerow([self._cell(row.get(name)) for name in fields])
         self._fields = fields  # (only once the batch is encoded: a failed one wrote nothing)
         return buf.getvalue().encode("utf-8", "backslashreplace")
+
+    def _select(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return items  # the header decides; a missing field is an empty cell
 
     def _state(self) -> dict[str, Any]:
         return {"fields": self._fields}
@@ -487,9 +541,109 @@ class StdoutSink:
             stream.flush()
 
 
+class BatchSink:
+    """A file output split in batches (``items-{batch}.jsonl?batch_item_count=N``): a new file
+    every ``size`` items, named by ``pattern.format(batch=n)`` for n = 1, 2, ... A file of
+    the pattern that exists is refused (unless ``overwrite``), also for JSON Lines."""
+
+    def __init__(self, *, pattern: str, size: int, make: Callable[[str], _FileSink]) -> None:
+        self.pattern, self.size, self._make = pattern, size, make
+        self._sink: _FileSink | None = None
+        self._batch = 0
+        self._count = 0
+        self._created: list[_FileSink] = []
+
+    def __repr__(self) -> str:
+        return f"BatchSink(pattern={self.pattern!r}, size={self.size})"
+
+    async def _next(self) -> None:
+        if self._sink is not None:
+            await self._sink.close()
+        self._batch += 1
+        self._count = 0
+        sink = self._make(self.pattern.format(batch=self._batch))
+        sink.append = False  # a batch is a new file, never added to an old one
+        await sink.open()
+        self._sink = sink
+        self._created.append(sink)
+
+    async def open(self) -> None:
+        await self._next()
+
+    async def write(self, items: list[dict[str, Any]]) -> None:
+        while items:
+            if self._count >= self.size:  # (only when more items come: no empty batch)
+                await self._next()
+            assert self._sink is not None
+            part, items = items[:self.size - self._count], items[self.size - self._count:]
+            await self._sink.write(part)
+            self._count += len(part)
+
+    async def close(self) -> None:
+        sink, self._sink = self._sink, None
+        if sink is not None:
+            await sink.close()
+
+    def checkpoint(self) -> dict[str, Any]:
+        raise _not_resumable(self._sink, "its batches are files of their own")
+
+    def discard(self) -> None:
+        for sink in self._created:
+            sink.discard()
+
+
 # ------------------------------------------------------------------------------------------------
 # the built-in plugin
 # ------------------------------------------------------------------------------------------------
+
+_OPTIONS = "fields=a,b (only these fields, in this order), overwrite=true|false, " \
+           "batch_item_count=N (with {batch} in the file name)"
+_TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
+
+
+def _file_sink(uri: str, overwrite: bool) -> Sink | None:
+    """A file output: ``PATH[.gz][?options]``; None if PATH is not a known format."""
+    path, sep, query = uri.partition("?")
+    name = Path(path).name.lower()
+    compress = name.endswith(".gz")
+    cls = _EXTENSIONS.get(Path(name[:-3] if compress else name).suffix)
+    if cls is None:
+        return None
+    params = dict(parse_qsl(query, keep_blank_values=True)) if sep else {}
+    unknown = params.keys() - {"fields", "overwrite", "batch_item_count"}
+    if unknown:
+        raise ConfigError(f"output {uri!r}: unknown option(s) {', '.join(sorted(unknown))} "
+                          f"(file outputs take {_OPTIONS})")
+    fields = None
+    if "fields" in params:
+        fields = [f.strip() for f in params["fields"].split(",") if f.strip()]
+        if not fields:
+            raise ConfigError(f"output {uri!r}: fields= names no field")
+    if "overwrite" in params:
+        flag = params["overwrite"].lower()
+        if flag not in _TRUE | _FALSE:
+            raise ConfigError(f"output {uri!r}: overwrite= must be true or false")
+        overwrite = flag in _TRUE
+    size = params.get("batch_item_count")
+    batched = "{batch" in path
+    if (size is None) != (not batched):
+        raise ConfigError(f"output {uri!r}: batches need both {{batch}} in the file name and "
+                          "?batch_item_count=N")
+
+    def make(target: str) -> _FileSink:
+        return cls(path=target, overwrite=overwrite, fields=fields, compress=compress)
+
+    if size is None:
+        return make(path)
+    if not size.isdigit() or int(size) < 1:
+        raise ConfigError(f"output {uri!r}: batch_item_count= must be a positive integer")
+    try:
+        path.format(batch=1)
+    except (IndexError, KeyError, ValueError) as exc:
+        raise ConfigError(f"output {uri!r}: the file name may hold {{batch}} (or "
+                          f"{{batch:03d}}) and no other {{...}}: {exc}") from None
+    return BatchSink(pattern=path, size=int(size), make=make)
+
 
 _EXTENSIONS: dict[str, type[_FileSink]] = {
     ".jsonl": JsonLinesSink, ".jl": JsonLinesSink, ".ndjson": JsonLinesSink,
@@ -515,7 +669,7 @@ def _sqlite_sink(uri: str, overwrite: bool) -> SqliteSink:
 def sink_for_uri(uri: str, *, overwrite: bool = False) -> Sink | None:
     """The built-in sink for an ``-o`` URI, or ``None`` when the URI is not a built-in format.
 
-    Raises :class:`ConfigError` for a ``sqlite:`` URI that is malformed.
+    Raises :class:`ConfigError` for a malformed ``sqlite:`` URI or file output options.
     """
     if uri == "-":
         return StdoutSink()
@@ -523,11 +677,11 @@ def sink_for_uri(uri: str, *, overwrite: bool = False) -> Sink | None:
         return _sqlite_sink(uri, overwrite)
     if _SCHEME.match(uri):  # s3://, file://, ...: another plugin's
         return None
-    cls = _EXTENSIONS.get(Path(uri).suffix.lower())
-    return cls(path=uri, overwrite=overwrite) if cls is not None else None
+    return _file_sink(uri, overwrite)
 
 
 @hookimpl
 def acrawl_open_sink(uri: str, settings: Settings) -> Sink | None:
-    """Claim ``-``, ``*.jsonl``/``.jl``/``.ndjson``, ``*.json``, ``*.csv`` and ``sqlite:///``."""
+    """Claim ``-``, ``*.jsonl``/``.jl``/``.ndjson``, ``*.json``, ``*.csv`` (each also ``.gz``,
+    with ``?options``) and ``sqlite:///``."""
     return sink_for_uri(uri, overwrite=bool(settings.get("overwrite", False)))

@@ -1,0 +1,145 @@
+"""``acrawl.run`` and ``acrawl.crawl``: running spiders from Python."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import acrawl
+from acrawl.demo.site import LinkSite, ThreadedServer, run_in_thread
+
+PAGES = 40
+
+
+@pytest.fixture(scope="module")
+def link_site() -> Iterator[ThreadedServer]:
+    with run_in_thread(LinkSite(pages=PAGES, offsite_links=0), host="127.0.0.1") as srv:
+        yield srv
+
+
+class Pages(acrawl.Spider):
+    name = "pages"
+    allowed_hosts = ["127.0.0.1"]
+    settings = {"obey_robots": False, "timeout": 10}
+    tag = "-"
+
+    def parse(self, response: acrawl.Response) -> Any:
+        yield {"url": response.url, "tag": self.tag}
+        yield from response.follow_all(css="a")
+
+
+def _page_urls(srv: ThreadedServer) -> set[str]:
+    return {acrawl_canonical(u) for u in LinkSite(pages=PAGES).page_urls(srv.base_url)}
+
+
+def acrawl_canonical(url: str) -> str:
+    from acrawl.urls import canonicalize
+
+    return canonicalize(url)
+
+
+def test_run_blocks_and_returns_stats_and_items(link_site: ThreadedServer) -> None:
+    result = acrawl.run(Pages, start_urls=[link_site.base_url + "/"], tag="t1",
+                        return_items=True)
+    assert isinstance(result, acrawl.CrawlResult)
+    assert result.reason == "finished"
+    assert result.stats["pages"] == PAGES and result.errors == 0
+    assert result.items is not None and len(result.items) == PAGES
+    assert {acrawl_canonical(i["url"]) for i in result.items} == _page_urls(link_site)
+    assert {i["tag"] for i in result.items} == {"t1"}  # a spider argument
+
+
+def test_run_twice_in_a_row_settings_and_outputs(link_site: ThreadedServer,
+                                                 tmp_path: Path) -> None:
+    out = tmp_path / "items.jsonl"
+    first = acrawl.run(Pages, settings={"max_pages": 5}, outputs=[str(out)],
+                       start_urls=[link_site.base_url + "/"])
+    second = acrawl.run(Pages, settings={"max_pages": 7}, outputs=[str(out)],
+                        start_urls=[link_site.base_url + "/"])
+    assert (first.reason, first.stats["pages"]) == ("max_pages", 5)
+    assert (second.reason, second.stats["pages"]) == ("max_pages", 7)
+    assert first.items is None  # not asked for
+    assert len(out.read_text().splitlines()) == 12  # JSONL appends
+
+
+def test_run_refuses_a_running_event_loop() -> None:
+    async def inside() -> None:
+        acrawl.run(Pages)
+
+    with pytest.raises(RuntimeError, match=r"await acrawl\.crawl\(\.\.\.\)"):
+        asyncio.run(inside())
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(TypeError, match=r"an acrawl\.Spider subclass"):
+        acrawl.run("pages")  # type: ignore[arg-type]
+    with pytest.raises(acrawl.ConfigError, match="concurrency"):
+        acrawl.run(Pages, settings={"concurrency": "many"})
+
+
+def test_state_dir_resumes(link_site: ThreadedServer, tmp_path: Path) -> None:
+    state = str(tmp_path / "state")
+    start = [link_site.base_url + "/"]
+    first = acrawl.run(Pages, settings={"max_pages": 10}, state_dir=state, start_urls=start,
+                       return_items=True)
+    rest = acrawl.run(Pages, state_dir=state, start_urls=start, return_items=True)
+    assert first.reason == "max_pages" and rest.reason == "finished"
+    assert rest.stats["pages"] == PAGES  # the stats of the whole crawl
+    assert first.items is not None and rest.items is not None
+    urls = [acrawl_canonical(i["url"]) for i in first.items + rest.items]
+    assert len(urls) == PAGES and set(urls) == _page_urls(link_site)  # each page once
+
+
+class Counter:
+    """A plugin object: counts the items it sees."""
+
+    def __init__(self) -> None:
+        self.items = 0
+
+    @acrawl.hookimpl
+    def acrawl_item_scraped(self, item: Any) -> None:
+        self.items += 1
+
+
+async def test_crawl_in_a_running_loop_with_a_plugin_object(link_site: ThreadedServer) -> None:
+    counter = Counter()
+    result = await acrawl.crawl(Pages, plugins=[counter], start_urls=[link_site.base_url + "/"])
+    assert result.reason == "finished" and result.items is None
+    assert counter.items == PAGES == result.stats["items"]
+
+
+async def test_several_crawls_at_once(link_site: ThreadedServer, tmp_path: Path) -> None:
+    outs = [tmp_path / f"{n}.jsonl" for n in range(3)]
+    results = await asyncio.gather(*(
+        acrawl.crawl(Pages, settings={"max_pages": 10 + n}, outputs=[str(out)],
+                     return_items=True, start_urls=[link_site.base_url + "/"], tag=str(n))
+        for n, out in enumerate(outs)))
+    for n, (result, out) in enumerate(zip(results, outs, strict=True)):
+        assert result.stats["pages"] == 10 + n
+        assert result.items is not None and {i["tag"] for i in result.items} == {str(n)}
+        written = [json.loads(line) for line in out.read_text().splitlines()]
+        assert written == result.items
+
+
+async def test_cancelling_a_crawl_closes_its_outputs(link_site: ThreadedServer,
+                                                     tmp_path: Path) -> None:
+    class Slow(Pages):
+        async def parse(self, response: acrawl.Response) -> Any:
+            await asyncio.sleep(0.05)
+            for out in super().parse(response):
+                yield out
+
+    out = tmp_path / "items.json"
+    task = asyncio.create_task(acrawl.crawl(Slow, outputs=[str(out)], settings={
+        "concurrency": 1}, start_urls=[link_site.base_url + "/"]))
+    await asyncio.sleep(0.5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    items = json.loads(out.read_text())  # a complete JSON array: the sink was closed
+    assert 0 < len(items) < PAGES
