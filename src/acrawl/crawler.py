@@ -31,7 +31,7 @@ from .plugins import Hooks, make_plugin_manager
 from .plugins import check as check_plugins
 from .policies.allowed_hosts import HostMatcher
 from .policies.throttle import AutoThrottle
-from .settings import Settings
+from .settings import Layer, Settings
 from .sinks.base import Sink
 from .spider import Spider, check_spider, spider_name
 from .stats import Stats
@@ -106,7 +106,10 @@ class Crawler:
         downloader: AiohttpDownloader | None = None,
         state_dir: str | None = None,
         frontier_url: str | None = None,
+        project_settings: Layer | Mapping[str, Any] | None = None,
     ) -> Crawler:
+        """``settings`` are the command line's (the top layer), ``project_settings`` the
+        project's ``[tool.acrawl.settings]`` (below the spider's ``settings``)."""
         pm = make_plugin_manager(plugins, entry_points=entry_points)
         hooks = Hooks(pm)
         name = spider_name(spider_cls)
@@ -126,9 +129,11 @@ class Crawler:
             pm.register(spider, name=f"spider:{spider.name}")
             check_plugins(pm)
             hooks.refresh()
+        project = (project_settings if isinstance(project_settings, Layer | None)
+                   else Layer("project", project_settings))
         built = Settings.build(
-            getattr(spider, "settings", None) or {}, overrides=settings,
-            extra=hooks.add_settings(),
+            project, Layer("spider", getattr(spider, "settings", None) or {}),
+            overrides=Layer("command line", settings), extra=hooks.add_settings(),
         )
         outputs = list(outputs)
         if frontier_url is not None:

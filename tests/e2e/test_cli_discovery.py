@@ -249,4 +249,5 @@ def test_unknown_config_keys_are_a_one_line_warning(acrawl: Runner, tmp_path: Pa
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1, result.stderr
     assert "WARNING" in lines[0] and "pyproject.toml" in lines[0]
-    assert "concurrency, spider" in lines[0] and "known: spiders" in lines[0], lines[0]
+    assert "concurrency, spider" in lines[0] and "known: settings, spiders" in lines[0], lines[0]
+    assert "concurrency belongs in [tool.acrawl.settings]" in lines[0], lines[0]
