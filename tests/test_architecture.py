@@ -54,7 +54,7 @@ BASE = frozenset({
 })
 #: what the bottom layer may name only in type hints
 MACHINERY = frozenset({"core", "download", "frontier", "policies", "sinks", "cli", "demo",
-                       "crawler", "plugins"})
+                       "crawler", "plugins", "testing"})
 
 #: module or package -> modules or packages it must not import at all (not even for types)
 FORBIDDEN: dict[str, frozenset[str]] = {
@@ -71,7 +71,10 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     "policies": frozenset({"crawler", "cli", "demo", "download", "frontier.sqlite",
                            "frontier.redis"}),
     "sinks": frozenset({"core", "download", "frontier", "policies", "crawler", "cli", "demo"}),
-    "crawler": frozenset({"cli", "demo"}),
+    "crawler": frozenset({"cli", "demo", "testing"}),
+    # the testing kit runs real crawls through the wiring (Crawler.create), never around it
+    "testing": frozenset({"core", "download", "frontier", "policies", "sinks.builtin", "cli",
+                          "demo"}),
 }
 
 #: module or package -> modules or packages it may import only under ``if TYPE_CHECKING:``

@@ -1,8 +1,8 @@
 """Finding spiders: built-ins, a ``.py`` file, or the modules named in ``[tool.acrawl]``.
 
 ``acrawl-run NAME`` looks, in order, for a path to a ``.py`` file, a spider ``name`` in the
-modules listed by the nearest ``pyproject.toml`` (from the current directory upwards), then a
-built-in spider::
+modules (and packages, with every module under them) listed by the nearest ``pyproject.toml``
+(from the current directory upwards), then a built-in spider::
 
     [tool.acrawl]
     spiders = ["myproj.spiders"]
@@ -17,6 +17,7 @@ import importlib.util
 import inspect
 import logging
 import os
+import pkgutil
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -38,6 +39,15 @@ def _spiders_in(module: ModuleType) -> list[type[Spider]]:
         obj for _, obj in inspect.getmembers(module, inspect.isclass)
         if issubclass(obj, Spider) and obj is not Spider and obj.__module__ == module.__name__
     ]
+
+
+def _spiders_in_tree(module: ModuleType, root: Path) -> list[type[Spider]]:
+    """The spiders of ``module`` and, if it is a package, of every module under it (as
+    Scrapy's ``SPIDER_MODULES``): ``acrawl genspider`` adds one file per spider."""
+    found = _spiders_in(module)
+    for info in pkgutil.iter_modules(getattr(module, "__path__", ()), module.__name__ + "."):
+        found.extend(_spiders_in_tree(_import(info.name, root), root))
+    return found
 
 
 def _import(modname: str, root: Path) -> ModuleType:
@@ -87,7 +97,7 @@ def project_spiders() -> dict[str, list[type[Spider]]]:
                        ", ".join(sorted(CONFIG_KEYS)), hint)
     out: dict[str, list[type[Spider]]] = {}
     for modname in project.spider_modules:
-        for cls in _spiders_in(_import(modname, project.root)):
+        for cls in _spiders_in_tree(_import(modname, project.root), project.root):
             if cls.name:
                 classes = out.setdefault(cls.name, [])
                 if cls not in classes:  # a module listed twice
