@@ -225,9 +225,12 @@ class Probe:
                 return None
             if run.level < self.depth:
                 child = CallbackRun(obj, callback_name(obj.callback), run.level + 1)
+                try:
+                    follow = self._wrap(obj, child)
+                except ConfigError:  # no such callback: the crawl reports it on the response
+                    return obj
                 run.children.append(child)
                 self.runs.append(child)
-                follow = self._wrap(obj, child)
                 self._yielded[id(follow.callback)] = (run, index)
                 return follow
 
