@@ -50,7 +50,7 @@ def covers(rule: str, module: str) -> bool:
 #: the bottom layer: data and interfaces, imported by everything above
 BASE = frozenset({
     "__init__", "errors", "http", "urls", "settings", "stats", "spider", "hookspecs", "gates",
-    "sinks", "sinks.base", "frontier", "frontier.base", "config",
+    "sinks", "sinks.base", "frontier", "frontier.base", "config", "explain",
 })
 #: what the bottom layer may name only in type hints
 MACHINERY = frozenset({"core", "download", "frontier", "policies", "sinks", "cli", "demo",
