@@ -79,6 +79,6 @@ def check_main(argv: list[str]) -> int:
     if not callbacks:
         print("no contracts found (a callback's docstring needs an @url line)")
         return 0
-    print(f"{checked} contracts in {callbacks} callbacks: {checked - failed} passed, "
-          f"{failed} failed")
+    print(f"{checked} contract{'s' if checked != 1 else ''} in {callbacks} "
+          f"callback{'s' if callbacks != 1 else ''}: {checked - failed} passed, {failed} failed")
     return 1 if failed else 0

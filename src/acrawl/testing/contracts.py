@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ..errors import RequestIgnored
 from ..http import Request
 from .probe import CallbackRun, Probe
 from .record import open_crawler
@@ -166,8 +167,14 @@ def _bounds(lo: int, hi: int | None) -> str:
 
 
 def _no_response(run: CallbackRun) -> str:
-    if run.failure is not None:
-        return f"{type(run.failure).__name__}: {run.failure}"
+    failure = run.failure
+    if isinstance(failure, RequestIgnored):
+        if failure.reason == "robots_unavailable":
+            return ("not fetched: its robots.txt could not be fetched (is the site up?) "
+                    "(filtered/robots_unavailable)")
+        return f"not fetched: refused by {failure.reason} (filtered/{failure.reason})"
+    if failure is not None:
+        return f"{type(failure).__name__}: {' '.join(str(failure).split())}"
     if run.fate:
         return f"not fetched ({run.fate})"
     return "no response"
