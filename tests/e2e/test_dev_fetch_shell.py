@@ -157,3 +157,20 @@ def test_shell_interactive_python_repl(dev: Runner, acrawl_site: Any) -> None:
     assert "status 200" in proc.stdout and "Hi" in proc.stdout
     assert "acrawl shell: <200" in proc.stderr  # the banner names what is at hand
     assert "fetch(url_or_request)" in proc.stderr
+
+
+def test_shell_uses_ipython_when_installed(dev: Runner, acrawl_site: Any) -> None:
+    """acrawl[shell]: IPython when it is installed (skipped where it is not; the standard
+    REPL is tested above)."""
+    import pytest
+
+    pytest.importorskip("IPython")
+    site = acrawl_site({"/": "<h1>Hi</h1>", "/b": "<h1>B</h1>"})
+    proc = dev.run("shell", site.url("/"), stdin_text=(
+        "print('status', response.status)\nfetch(response.urljoin('/b'))\n"
+        "response.css('h1::text').get()\n"), env={"TERM": "dumb"})
+    assert_ok(proc)
+    assert "In [1]:" in proc.stdout and "status 200" in proc.stdout
+    assert "Out[3]: 'B'" in proc.stdout
+    assert "acrawl shell: <200" in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr

@@ -138,9 +138,8 @@ def _interact(shell: Shell, repl: str) -> None:
                 raise ConfigError("IPython is not installed (pip install 'acrawl[shell]')") \
                     from None
         else:
-            IPython.start_ipython(argv=[], user_ns=shell.namespace,
-                                  display_banner=False, banner1=shell.banner())
-            print(shell.banner())
+            print(shell.banner(), file=sys.stderr)
+            IPython.start_ipython(argv=[], user_ns=shell.namespace, display_banner=False)
             return
     try:
         import readline
