@@ -191,3 +191,22 @@ def test_check_errors(dev: Runner, tmp_path: Path, closed_port: int) -> None:
     result = dev.run("check", "none.py")
     assert_ok(result)
     assert result.stdout.startswith("no contracts found")
+
+
+def test_parse_shows_the_links_a_follow_links_spider_follows(dev: Runner,
+                                                             acrawl_site: Any) -> None:
+    site = acrawl_site({"/": '<a href="/a">a</a><a href="/b">b</a><a href="/">home</a>',
+                        "/a": '<a href="/c">c</a>', "/b": "b", "/c": "c"})
+    base = ["--spider", "links", "-a", f"url={site.url('/')}"]
+    result = dev.run("parse", site.url("/"), *base)
+    assert_ok(result)
+    lines = result.stdout.splitlines()
+    assert "  links followed by follow_links (3)" in lines
+    assert f"    {site.url('/a')} -> scheduled" in lines
+    assert f"    {site.url('/')} -> dropped/duplicate" in lines
+    assert site.paths == ["/robots.txt", "/"]  # --depth 1: the links are shown, not fetched
+    deeper = dev.run("parse", site.url("/"), *base, "--depth", "2")
+    assert_ok(deeper)
+    assert f">>> level 2, depth 1: <200 {site.url('/a')}> -> parse" in deeper.stdout
+    assert f"    {site.url('/c')} -> scheduled" in deeper.stdout
+    assert site.hits("/a") == 1 and site.hits("/c") == 0

@@ -142,6 +142,10 @@ def _print_run(run: CallbackRun) -> None:
         for i, request in enumerate(run.requests):
             fate = run.fates.get(i, "not scheduled")
             print(f"    {_describe_request(request)} -> {fate}")
+        if run.links:
+            print(f"  links followed by follow_links ({len(run.links)})")
+            for i, request in enumerate(run.links):
+                print(f"    {request.url} -> {run.link_fates.get(i, 'not scheduled')}")
         for bad in run.invalid:
             print(f"  ERROR: yielded a {type(bad).__name__}, neither a request nor an item: "
                   f"{bad!r:.200}")

@@ -64,6 +64,9 @@ class CallbackRun:
     failure: BaseException | None = None
     fate: str | None = None
     children: list[CallbackRun] = attrs.field(factory=list)
+    #: the requests the crawl made from ``response.links()`` (a ``follow_links`` spider)
+    links: list[Request] = attrs.field(factory=list)
+    link_fates: dict[int, str] = attrs.field(factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -143,11 +146,11 @@ class _NotFollowedGate:
 
     name = "probe"
 
-    def __init__(self, markers: set[int]) -> None:
-        self._markers = markers
+    def __init__(self, probe: Probe) -> None:
+        self._probe = probe
 
     async def check(self, request: Request) -> str | None:
-        return NOT_FOLLOWED if id(request.callback) in self._markers else None
+        return NOT_FOLLOWED if self._probe._stops(request) else None
 
     def delay(self, host: str) -> float | None:
         return None
@@ -161,7 +164,9 @@ class Probe:
 
     ``forward=False`` records what callbacks yield without handing it to the crawl (no
     request is scheduled, no item reaches the pipelines or sinks): contracts use that.
-    ``capture=True`` records the response only, without calling the spider (fetch, shell).
+    ``add(request, capture=True)`` records the response only, without calling the spider
+    (fetch, shell). With a ``follow_links`` spider, the links the crawl follows from a page
+    are recorded in its run's ``links`` (and followed within ``depth``, like yielded requests).
     """
 
     def __init__(self, crawler: Crawler, *, depth: int = 1, forward: bool = True) -> None:
@@ -173,8 +178,12 @@ class Probe:
         self._start: list[Request] = []
         #: id(wrapped callback) -> (the run that yielded the request, its index there)
         self._yielded: dict[int, tuple[CallbackRun, int]] = {}
-        #: id(wrapped callback) -> the run of a request the probe follows
-        self._own: dict[int, CallbackRun] = {}
+        #: id(wrapped callback) -> (the run it records, the depth of that run's request)
+        self._own: dict[int, tuple[CallbackRun, int]] = {}
+        #: response URL -> its run (follow_links requests name it as their referer)
+        self._pages: dict[str, CallbackRun] = {}
+        #: id(follow_links request) -> (the run of the page it came from, its index in links)
+        self._links: dict[int, tuple[CallbackRun, int]] = {}
         self._markers: set[int] = set()
         self._keep: list[Any] = []  # the wrappers, alive while their ids are keys
         self.result: CrawlResult | None = None
@@ -195,26 +204,61 @@ class Probe:
         probe = self
 
         async def callback(response: Response, **kwargs: Any) -> AsyncIterator[Any]:
-            run.response = response
+            target = probe._run_for(run, response)
+            target.response = response
+            probe._pages.setdefault(response.url, target)
             if func is None:
                 return
             try:
                 async for obj in iterate_output(func(response, **kwargs)):
-                    out = probe._record(run, obj)
+                    out = probe._record(target, obj)
                     if probe.forward and out is not None:
                         yield out
             except Exception as exc:
-                run.error = exc
+                target.error = exc
                 raise
 
         def errback(failure: Failure) -> None:
-            run.failure = failure.exception
+            probe._run_for(run, None, failure.request).failure = failure.exception
 
         if func is not None:
             functools.update_wrapper(callback, func)
-        self._own[id(callback)] = run
+        self._own[id(callback)] = (run, request.depth)
         self._keep.append(callback)
         return attrs.evolve(request, callback=callback, errback=errback)
+
+    def _follow_links_parent(self, request: Request) -> tuple[CallbackRun, int] | None:
+        """For a request the crawl made from ``response.links()`` (``follow_links``): the run
+        it belongs to and how many levels below it; None for any other request."""
+        own = self._own.get(id(request.callback))
+        if own is None or request.depth == own[1]:
+            return None
+        return own[0], request.depth - own[1]
+
+    def _run_for(self, run: CallbackRun, response: Response | None,
+                 request: Request | None = None) -> CallbackRun:
+        """The run a response (or failure) of ``run``'s wrapped callback belongs to: ``run``
+        itself, or, for a page reached by ``follow_links``, a child run of the page that
+        linked to it."""
+        request = response.request if response is not None else request
+        if request is None:
+            return run
+        found = self._follow_links_parent(request)
+        if found is None:
+            return run
+        base, levels = found
+        parent = self._pages.get(request.referer or "", base)
+        child = CallbackRun(request, base.callback, base.level + levels)
+        parent.children.append(child)
+        self.runs.append(child)
+        return child
+
+    def _stops(self, request: Request) -> bool:
+        """Whether the gate stops ``request`` before its download."""
+        if id(request.callback) in self._markers:
+            return True
+        found = self._follow_links_parent(request)
+        return found is not None and found[0].level + found[1] > self.depth
 
     def _record(self, run: CallbackRun, obj: Any) -> Any:
         """Note ``obj`` in ``run``; what to hand on to the crawl (None: nothing)."""
@@ -259,7 +303,7 @@ class Probe:
 
     @hookimpl
     def acrawl_open_gate(self) -> _NotFollowedGate:
-        return _NotFollowedGate(self._markers)
+        return _NotFollowedGate(self)
 
     @hookimpl
     def acrawl_request_scheduled(self, request: Request) -> None:
@@ -271,16 +315,28 @@ class Probe:
             return
         self._fate(request, reason)
         own = self._own.get(id(request.callback))
-        if own is not None and own.response is None:
-            own.fate = reason
+        if own is not None and own[0].response is None and request.depth == own[1]:
+            own[0].fate = reason
 
     def _fate(self, request: Request, fate: str) -> None:
-        key = id(request.callback)
-        found = self._yielded.get(key)
+        shown = f"redirected, then {fate}" if request.redirects else fate
+        found = self._yielded.get(id(request.callback))
         if found is not None:
             run, index = found
-            shown = f"redirected, then {fate}" if request.redirects else fate
             run.fates[index] = shown
+            return
+        if self._follow_links_parent(request) is None:
+            return
+        key = id(request) if not request.redirects else None
+        link = self._links.get(key) if key is not None else None
+        if link is None:  # first seen: note it under the page it was found on
+            page = self._pages.get(request.referer or "")
+            if page is None:
+                return
+            page.links.append(request)
+            link = (page, len(page.links) - 1)
+            self._links[id(request)] = link
+        link[0].link_fates[link[1]] = shown
 
     # -- running --------------------------------------------------------------------------------
     async def run(self) -> list[CallbackRun]:
