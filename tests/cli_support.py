@@ -9,22 +9,24 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["ACRAWL", "clean_env", "wait_for"]
+__all__ = ["ACRAWL", "ACRAWL_DEV", "clean_env", "wait_for"]
 
 
-def _acrawl_command() -> list[str]:
-    """The ``acrawl-run`` console script of this venv (next to the interpreter), else PATH."""
-    here = Path(sys.executable).parent / "acrawl-run"
+def _acrawl_command(script: str = "acrawl-run", module: str = "acrawl.cli.main") -> list[str]:
+    """The console script of this venv (next to the interpreter), else PATH."""
+    here = Path(sys.executable).parent / script
     if here.is_file():
         return [str(here)]
-    found = shutil.which("acrawl-run")
+    found = shutil.which(script)
     if found:
         return [found]
     # the same entry point the console script calls
-    return [sys.executable, "-c", "from acrawl.cli.main import main; raise SystemExit(main())"]
+    return [sys.executable, "-c", f"from {module} import main; raise SystemExit(main())"]
 
 
 ACRAWL = _acrawl_command()
+#: the ``acrawl`` command (subcommands: run, new, genspider, shell, fetch, parse, ...)
+ACRAWL_DEV = _acrawl_command("acrawl", "acrawl.cli.acrawl")
 
 
 def clean_env(*, keep_pythonpath: bool = False) -> dict[str, str]:

@@ -52,13 +52,13 @@ def covers(rule: str, module: str) -> bool:
 #: the bottom layer: data and interfaces, imported by everything above
 BASE = frozenset({
     "__init__", "errors", "http", "urls", "settings", "stats", "spider", "hookspecs", "gates",
-    "sinks", "sinks.base", "frontier", "frontier.base",
+    "sinks", "sinks.base", "frontier", "frontier.base", "config", "explain",
     # the Scrapy-shaped user API built on the data: items, forms, link extractors, CrawlSpider
     "items", "forms", "linkextractors", "crawlspider",
 })
 #: what the bottom layer may name only in type hints
 MACHINERY = frozenset({"core", "download", "frontier", "policies", "sinks", "cli", "demo",
-                       "crawler", "plugins", "runner"})
+                       "crawler", "plugins", "runner", "testing"})
 
 #: module or package -> modules or packages it must not import at all (not even for types)
 FORBIDDEN: dict[str, frozenset[str]] = {
@@ -75,7 +75,10 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     "policies": frozenset({"crawler", "cli", "demo", "download", "frontier.sqlite",
                            "frontier.redis"}),
     "sinks": frozenset({"core", "download", "frontier", "policies", "crawler", "cli", "demo"}),
-    "crawler": frozenset({"cli", "demo"}),
+    "crawler": frozenset({"cli", "demo", "testing"}),
+    # the testing kit runs real crawls through the wiring (Crawler.create), never around it
+    "testing": frozenset({"core", "download", "frontier", "policies", "sinks.builtin", "cli",
+                          "demo"}),
 }
 
 #: module or package -> modules or packages it may import only under ``if TYPE_CHECKING:``

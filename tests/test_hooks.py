@@ -535,6 +535,29 @@ async def test_hook_filter_url_builtin_allowed_hosts(shop: Served) -> None:
     assert result.stats["filtered/allowed_hosts"] == 1  # acrawl.policies.allowed_hosts
 
 
+def test_url_filter_verdicts_name_every_filter_and_its_answer() -> None:
+    """What ``acrawl explain`` shows: each filter by name, in the order the crawl asks them,
+    a raising filter's exception as its answer."""
+
+    class Broken:
+        @hookimpl
+        def acrawl_filter_url(self, url: str) -> bool:
+            raise RuntimeError("broken filter")
+
+    crawler = make_crawler(PageSpider, NoCategories(), AllowEverything(), Broken(),
+                           allowed_hosts=["127.0.0.1"])
+    hooks, spider = crawler.hooks, crawler.spider
+    url = "http://127.0.0.1:9/category/x"
+    verdicts = dict(hooks.url_filter_verdicts(url, Request(url), spider))
+    # pluggy order: the last registered first, the built-in allowed_hosts last
+    assert list(verdicts) == ["Broken", "AllowEverything", "NoCategories", "allowed_hosts"]
+    assert verdicts["allowed_hosts"] is None and verdicts["NoCategories"] is False
+    assert verdicts["AllowEverything"] is True
+    assert isinstance(verdicts["Broken"], RuntimeError)
+    other = "http://elsewhere.test/"
+    assert dict(hooks.url_filter_verdicts(other, Request(other), spider))["allowed_hosts"] is False
+
+
 class Scheduled:
     def __init__(self) -> None:
         self.calls: list[tuple[Request, Spider]] = []

@@ -39,7 +39,7 @@ from .policies.max_depth import DepthLimit
 from .policies.redirect import RedirectMiddleware
 from .policies.retry import RetryMiddleware
 from .policies.throttle import AutoThrottle, ThrottleMiddleware
-from .settings import Settings
+from .settings import Layer, Settings
 from .sinks.base import Sink
 from .spider import Spider, check_spider, spider_name
 from .stats import Stats
@@ -117,6 +117,7 @@ class Crawler:
         self.engine: Engine | None = None
         self._handlers: list[Any] = []
         self._user: dict[str, list[Slot]] | None = None
+        self._pipelines_on = True
         #: Scrapy's ``spider.crawler``: components reach settings and stats through it
         spider.crawler = self  # type: ignore[attr-defined]
 
@@ -139,7 +140,13 @@ class Crawler:
         downloader: AiohttpDownloader | None = None,
         state_dir: str | None = None,
         frontier_url: str | None = None,
+        project_settings: Layer | Mapping[str, Any] | None = None,
+        pipelines: bool = True,
     ) -> Crawler:
+        """``settings`` are the command line's (the top layer), ``project_settings`` the
+        project's ``[tool.acrawl.settings]`` (below the spider's ``settings``).
+        ``pipelines=False`` leaves the item pipelines out (``acrawl parse`` without
+        ``--pipelines``, as ``scrapy parse``)."""
         pm = make_plugin_manager(plugins, entry_points=entry_points)
         hooks = Hooks(pm)
         name = spider_name(spider_cls)
@@ -159,9 +166,11 @@ class Crawler:
             pm.register(spider, name=f"spider:{spider.name}")
             check_plugins(pm)
             hooks.refresh()
+        project = (project_settings if isinstance(project_settings, Layer | None)
+                   else Layer("project", project_settings))
         built = Settings.build(
-            getattr(spider, "settings", None) or {}, overrides=settings,
-            extra=hooks.add_settings(),
+            project, Layer("spider", getattr(spider, "settings", None) or {}),
+            overrides=Layer("command line", settings), extra=hooks.add_settings(),
         )
         for short, modname in _BUILTIN_PLUGINS.items():
             if short in built["disable"] and pm.get_plugin(modname) is not None:
@@ -179,6 +188,7 @@ class Crawler:
                           queue=frontier.queue, dupefilter=frontier.dupefilter,
                           downloader=downloader)
             crawler.frontier = frontier
+            crawler._pipelines_on = pipelines
             crawler.components()  # a component that cannot load is a usage error now
             return crawler
         if state_dir is not None:
@@ -191,6 +201,7 @@ class Crawler:
                 spider=spider, settings=built, hooks=hooks, outputs=outputs,
                 queue=MemoryQueue(), dupefilter=MemoryDupeFilter(), downloader=downloader,
             )
+        crawler._pipelines_on = pipelines
         crawler.components()  # a component that cannot load is a usage error now
         return crawler
 
@@ -349,7 +360,8 @@ class Crawler:
         if self._user is None:
             self._user = {kind: self._declared(kind, attr) for kind, attr in (
                 ("middleware", "middlewares"), ("spider middleware", "spider_middlewares"),
-                ("pipeline", "pipelines"))}
+                ("pipeline", "pipelines")) if kind != "pipeline" or self._pipelines_on}
+            self._user.setdefault("pipeline", [])
         return self._user
 
     def _declared(self, kind: str, attr: str) -> list[Slot]:

@@ -290,6 +290,27 @@ class Hooks:
                 return label
         return None
 
+    def url_filter_verdicts(
+        self, url: str, request: Request, spider: Spider
+    ) -> list[tuple[str, bool | Exception | None]]:
+        """Every URL filter's answer for ``url``, by plugin name, in the order
+        :meth:`url_rejected_by` asks them (an exception a filter raised is its answer): what
+        ``acrawl explain`` shows. With hook wrappers there is one combined answer,
+        ``"url_filter"``."""
+        if self._filter_wrapped:
+            try:
+                results = self._h.acrawl_filter_url(url=url, request=request, spider=spider)
+            except Exception as exc:
+                return [("url_filter", exc)]
+            return [("url_filter", False if any(r is False for r in results) else None)]
+        out: list[tuple[str, bool | Exception | None]] = []
+        for label, func in self._filters:
+            try:
+                out.append((label, func(url, request, spider)))
+            except Exception as exc:
+                out.append((label, exc))
+        return out
+
     def request_scheduled(self, request: Request, spider: Spider) -> None:
         if self._observe["acrawl_request_scheduled"]:
             self._safe("acrawl_request_scheduled", request=request, spider=spider)

@@ -20,7 +20,7 @@ import attrs
 
 from .errors import ConfigError
 
-__all__ = ["DEFAULT_SETTINGS", "Setting", "Settings"]
+__all__ = ["DEFAULT_SETTINGS", "Layer", "Setting", "Settings"]
 
 MiB = 1024 * 1024
 
@@ -39,6 +39,21 @@ class Setting:
     optional: bool = False  # None allowed
     check: Callable[[Any], str | None] | None = None
     convert: Callable[[Any], Any] | None = None
+
+
+@attrs.frozen
+class Layer:
+    """One named source of setting values, for :meth:`Settings.build`.
+
+    ``name`` is what :meth:`Settings.origin` reports (``"project"``, ``"spider"``,
+    ``"command line"``); ``where``, when given, starts the error message of a bad value in
+    this layer (``"pyproject.toml [tool.acrawl.settings]"``), so the user knows which file to
+    fix.
+    """
+
+    name: str
+    values: Mapping[str, Any] | None
+    where: str = ""
 
 
 def _positive(v: Any) -> str | None:
@@ -226,22 +241,26 @@ _TYPE_NAMES = {bool: "true/false", int: "an integer", float: "a finite number", 
 class Settings(Mapping[str, Any]):
     """Validated, read-only settings. ``settings["timeout"]`` or ``settings.get(...)``."""
 
-    __slots__ = ("_specs", "_values")
+    __slots__ = ("_origins", "_specs", "_values")
 
-    def __init__(self, specs: Mapping[str, Setting], values: Mapping[str, Any]) -> None:
+    def __init__(self, specs: Mapping[str, Setting], values: Mapping[str, Any],
+                 origins: Mapping[str, str] | None = None) -> None:
         self._specs = dict(specs)
         self._values = dict(values)
+        self._origins = dict(origins or {})
 
     @classmethod
     def build(
         cls,
-        *layers: Mapping[str, Any] | None,
-        overrides: Mapping[str, Any] | None = None,
+        *layers: Mapping[str, Any] | Layer | None,
+        overrides: Mapping[str, Any] | Layer | None = None,
         extra: Iterable[Setting] = (),
     ) -> Settings:
-        """Defaults, then each layer in order (spider settings, then CLI), validated.
+        """Defaults, then each layer in order (project, spider settings, then CLI), validated.
 
-        Raises :class:`ConfigError` naming the setting and what was expected.
+        A layer is a mapping or a named :class:`Layer`; ``overrides`` (the command line) is
+        applied last. :meth:`origin` tells which layer each value came from. Raises
+        :class:`ConfigError` naming the setting and what was expected.
         """
         specs: dict[str, Setting] = {s.name: s for s in DEFAULT_SETTINGS}
         for s in extra:
@@ -249,31 +268,23 @@ class Settings(Mapping[str, Any]):
                 raise ConfigError(f"setting {s.name!r} is declared twice")
             specs[s.name] = s
         values = {name: s.default for name, s in specs.items()}
-        for layer in (*layers, overrides):
-            for name, raw in (layer or {}).items():
-                key = name.strip().lower().replace("-", "_")
-                spec = specs.get(key)
-                if spec is None:
-                    raise ConfigError(f"unknown setting {name!r}" + _suggest(key, specs))
-                try:
-                    value = _coerce(spec, raw)
-                except (ValueError, TypeError):
-                    raise ConfigError(
-                        f"setting {spec.name!r} expects {_TYPE_NAMES.get(spec.type, spec.type)}"
-                        f"{' or none' if spec.optional else ''}, got {raw!r}"
-                    ) from None
-                if spec.convert is not None and value is not None:
-                    try:
-                        value = spec.convert(value)
-                    except ValueError as exc:
-                        raise ConfigError(
-                            f"setting {spec.name!r} expects {exc}, got {raw!r}") from None
-                if spec.check is not None and value is not None:
-                    problem = spec.check(value)
-                    if problem:
-                        raise ConfigError(f"setting {spec.name!r} expects {problem}, got {raw!r}")
+        origins: dict[str, str] = {}
+        named = [layer if isinstance(layer, Layer) or layer is None
+                 else Layer(f"layer {i + 1}", layer) for i, layer in enumerate(layers)]
+        named.append(overrides if isinstance(overrides, Layer) or overrides is None
+                     else Layer("command line", overrides))
+        for layer in named:
+            if layer is None:
+                continue
+            for name, raw in (layer.values or {}).items():
+                spec, value = _validate(specs, name, raw, layer.where)
                 values[spec.name] = value
-        return cls(specs, values)
+                origins[spec.name] = layer.name
+        return cls(specs, values, origins)
+
+    def origin(self, name: str) -> str:
+        """The layer the value of ``name`` came from: ``"default"`` or a layer's name."""
+        return self._origins.get(name, "default")
 
     def __getitem__(self, key: str) -> Any:
         return self._values[key]
@@ -289,6 +300,33 @@ class Settings(Mapping[str, Any]):
 
     def __repr__(self) -> str:
         return f"Settings({self._values!r})"
+
+
+def _validate(specs: Mapping[str, Setting], name: str, raw: Any, where: str) -> tuple[Setting, Any]:
+    """``raw`` for the setting ``name`` checked and converted; ConfigError (prefixed with
+    ``where`` when given) if it is unknown or not what the setting expects."""
+    prefix = f"{where}: " if where else ""
+    key = name.strip().lower().replace("-", "_")
+    spec = specs.get(key)
+    if spec is None:
+        raise ConfigError(f"{prefix}unknown setting {name!r}" + _suggest(key, specs))
+    try:
+        value = _coerce(spec, raw)
+    except (ValueError, TypeError):
+        raise ConfigError(
+            f"{prefix}setting {spec.name!r} expects {_TYPE_NAMES.get(spec.type, spec.type)}"
+            f"{' or none' if spec.optional else ''}, got {raw!r}"
+        ) from None
+    if spec.convert is not None and value is not None:
+        try:
+            value = spec.convert(value)
+        except ValueError as exc:
+            raise ConfigError(f"{prefix}setting {spec.name!r} expects {exc}, got {raw!r}") from None
+    if spec.check is not None and value is not None:
+        problem = spec.check(value)
+        if problem:
+            raise ConfigError(f"{prefix}setting {spec.name!r} expects {problem}, got {raw!r}")
+    return spec, value
 
 
 def _suggest(key: str, specs: Mapping[str, Setting]) -> str:

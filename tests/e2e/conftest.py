@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import LOOPBACK, Runner, SiteProcess, start_site_process, stop_site_process
+from e2e_support import (
+    ACRAWL_DEV,
+    LOOPBACK,
+    Runner,
+    SiteProcess,
+    start_site_process,
+    stop_site_process,
+)
 
 from acrawl.demo.site import LinkSite, ThreadedServer, run_in_thread
 
@@ -18,6 +25,25 @@ def acrawl(tmp_path: Path) -> Iterator[Runner]:
     runner = Runner(tmp_path)
     yield runner
     runner.close()
+
+
+@pytest.fixture
+def dev(tmp_path: Path) -> Iterator[Runner]:
+    """Runs ``acrawl COMMAND ...`` (the developer's loop) with ``tmp_path`` as its working
+    directory."""
+    runner = Runner(tmp_path, command=ACRAWL_DEV)
+    yield runner
+    runner.close()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound then released)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((LOOPBACK, 0))
+        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -25,7 +25,11 @@ from acrawl.demo.site import NOT_FOUND, Reply
 LOOPBACK = "127.0.0.1"
 
 
-from cli_support import ACRAWL, wait_for  # noqa: E402, F401 - shared with tests/state and tests/redis
+from cli_support import (  # noqa: E402, F401 - shared with tests/state and tests/redis
+    ACRAWL,
+    ACRAWL_DEV,
+    wait_for,
+)
 
 
 def base_env(*, autoload: bool = False, pythonpath: list[Path] | None = None) -> dict[str, str]:
@@ -44,11 +48,12 @@ def base_env(*, autoload: bool = False, pythonpath: list[Path] | None = None) ->
 
 
 class Runner:
-    """Runs ``acrawl-run`` in ``cwd``; ``run(...)`` waits, ``start(...)`` runs it in the
-    background."""
+    """Runs ``acrawl-run`` (or ``command``) in ``cwd``; ``run(...)`` waits, ``start(...)`` runs
+    it in the background."""
 
-    def __init__(self, cwd: Path) -> None:
+    def __init__(self, cwd: Path, command: list[str] | None = None) -> None:
         self.cwd = cwd
+        self.command = command or ACRAWL
         self._started: list[Started] = []
 
     def close(self) -> None:
@@ -64,10 +69,13 @@ class Runner:
 
     def run(self, *args: str, cwd: Path | None = None, timeout: float = 60,
             autoload: bool = False, pythonpath: list[Path] | None = None,
-            env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+            env: Mapping[str, str] | None = None,
+            stdin_text: str | None = None) -> subprocess.CompletedProcess[str]:
+        """Run to the end; ``stdin_text`` is its standard input (default: none)."""
+        stdin = {"input": stdin_text} if stdin_text is not None else {"stdin": subprocess.DEVNULL}
         return subprocess.run(
-            [*ACRAWL, *args], cwd=cwd or self.cwd, env=self._env(autoload, pythonpath, env),
-            capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+            [*self.command, *args], cwd=cwd or self.cwd, env=self._env(autoload, pythonpath, env),
+            capture_output=True, text=True, timeout=timeout, **stdin,  # type: ignore[call-overload]
         )
 
     def start(self, *args: str, cwd: Path | None = None, autoload: bool = False,
@@ -79,7 +87,7 @@ class Runner:
         logs = Path(tempfile.mkdtemp(prefix="acrawl-e2e-logs-"))
         with open(logs / "stdout", "wb") as out, open(logs / "stderr", "wb") as err:
             proc = subprocess.Popen(
-                [*ACRAWL, *args], cwd=where, env=self._env(autoload, pythonpath, env),
+                [*self.command, *args], cwd=where, env=self._env(autoload, pythonpath, env),
                 stdout=out, stderr=err, stdin=subprocess.DEVNULL,
             )
         started = Started(proc, logs)
@@ -145,6 +153,18 @@ def assert_ok(result: subprocess.CompletedProcess[str], code: int = 0) -> None:
 def assert_usage_error(result: subprocess.CompletedProcess[str], *needles: str) -> str:
     """Exit 2, exactly one non-empty stderr line, no traceback, naming every needle."""
     assert result.returncode == 2, describe(result)
+    assert "Traceback" not in result.stderr, describe(result)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected a one-line error, got {len(lines)} lines\n" + describe(
+        result)
+    for needle in needles:
+        assert needle.lower() in lines[0].lower(), f"{needle!r} not named\n" + describe(result)
+    return lines[0]
+
+
+def assert_failure(result: subprocess.CompletedProcess[str], *needles: str) -> str:
+    """Exit 1, exactly one non-empty stderr line, no traceback, naming every needle."""
+    assert result.returncode == 1, describe(result)
     assert "Traceback" not in result.stderr, describe(result)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, f"expected a one-line error, got {len(lines)} lines\n" + describe(

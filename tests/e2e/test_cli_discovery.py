@@ -249,4 +249,38 @@ def test_unknown_config_keys_are_a_one_line_warning(acrawl: Runner, tmp_path: Pa
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1, result.stderr
     assert "WARNING" in lines[0] and "pyproject.toml" in lines[0]
-    assert "concurrency, spider" in lines[0] and "known: spiders" in lines[0], lines[0]
+    assert "concurrency, spider" in lines[0] and "known: settings, spiders" in lines[0], lines[0]
+    assert "concurrency belongs in [tool.acrawl.settings]" in lines[0], lines[0]
+
+
+def test_a_spiders_package_is_searched_module_by_module(acrawl: Runner, tmp_path: Path) -> None:
+    """``spiders = ["proj.spiders"]`` naming a package finds the spiders of every module
+    under it (one file per spider, as ``acrawl genspider`` writes them), as Scrapy's
+    ``SPIDER_MODULES`` does."""
+    root = tmp_path / "proj"
+    write_module(root, "pyproject.toml", '[tool.acrawl]\nspiders = ["proj.spiders"]\n')
+    write_module(root, "proj/__init__.py", "")
+    write_module(root, "proj/spiders/__init__.py", "")
+    for name in ("alpha", "beta"):
+        write_module(root, f"proj/spiders/{name}.py", f"""
+            import acrawl
+
+            class S(acrawl.Spider):
+                name = "{name}"
+        """)
+    write_module(root, "proj/spiders/more/__init__.py", "")
+    write_module(root, "proj/spiders/more/gamma.py", """
+        import acrawl
+
+        class G(acrawl.Spider):
+            name = "gamma"
+    """)
+    result = acrawl.run("--list", cwd=root)
+    assert_ok(result)
+    for name, where in (("alpha", "proj.spiders.alpha.S"), ("beta", "proj.spiders.beta.S"),
+                        ("gamma", "proj.spiders.more.gamma.G")):
+        assert any(line.split() == [name, where] for line in result.stdout.splitlines()), \
+            result.stdout
+    write_module(root, "proj/spiders/broken.py", "import no_such_module_here\n")
+    assert_usage_error(acrawl.run("alpha", cwd=root), "proj.spiders.broken",
+                       "no_such_module_here")

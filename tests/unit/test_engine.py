@@ -17,10 +17,15 @@ import pytest
 from aiohttp import web
 from w3lib.url import canonicalize_url
 
+from acrawl import testing as kit
 from acrawl.demo.site import LinkSite, ShopSite, serve
 from acrawl.errors import ConnectError, HttpError, TooManyRedirects
 from acrawl.http import Failure, Link, Request, Response
 from acrawl.spider import Spider
+from acrawl.testing import crawl_async
+
+#: converted to the testing kit (acrawl_site + crawl_async): as the ``crawl`` fixture sets it
+KIT = {"timeout": 10}
 
 
 class Recorder:
@@ -664,32 +669,29 @@ async def test_priorities_respected(crawl: Any, serve_app: Any, page: Any, rec: 
 
 
 @pytest.mark.parametrize("obey", [True, False])
-async def test_robots_txt_disallow(
-    crawl: Any, serve_app: Any, page: Any, rec: Recorder, obey: bool
-) -> None:
-    robots_hits = []
-
-    async def robots(request: web.Request) -> web.Response:
-        robots_hits.append(request.headers.get("User-Agent"))
-        return web.Response(text="User-agent: *\nDisallow: /private\n")
-
-    site = {"/": '<a href="/private/a">p</a><a href="/private">p</a><a href="/public">ok</a>',
-            "/private/a": "secret", "/private": "secret", "/public": "ok"}
+async def test_robots_txt_disallow(acrawl_site: Any, obey: bool) -> None:
+    site = acrawl_site({
+        "/": '<a href="/private/a">p</a><a href="/private">p</a><a href="/public">ok</a>',
+        "/private/a": "secret", "/private": "secret", "/public": "ok",
+    }, robots="User-agent: *\nDisallow: /private\n")
 
     class Follow(RecordingSpider):
         def parse(self, response: Response) -> Any:
             yield from response.follow_all(css="a")
 
-    async with serve_app({"/robots.txt": robots, **pages(rec, page, site)}) as base:
-        result, _ = await crawl(Follow, start_urls=[base + "/"],
-                                settings={"obey_robots": obey, "user_agent": "testbot/1"})
+    record = await crawl_async(Follow, start_urls=[site.url("/")], project=False,
+                               settings={**KIT, "obey_robots": obey, "user_agent": "testbot/1"})
+    pages = Counter(h.path for h in site.log if h.path != "/robots.txt")
+    robots_agents = [h.headers.get("User-Agent") for h in site.log if h.path == "/robots.txt"]
     if obey:
-        assert dict(rec.hits) == {"/": 1, "/public": 1}
-        assert result.stats["filtered/robots"] == 2
-        assert robots_hits == ["testbot/1"]
+        assert dict(pages) == {"/": 1, "/public": 1}
+        assert record.stats["filtered/robots"] == 2
+        assert sorted(record.dropped_for("filtered/robots")) == [site.url("/private"),
+                                                                  site.url("/private/a")]
+        assert robots_agents == ["testbot/1"]
     else:
-        assert dict(rec.hits) == {"/": 1, "/public": 1, "/private": 1, "/private/a": 1}
-        assert robots_hits == []
+        assert dict(pages) == {"/": 1, "/public": 1, "/private": 1, "/private/a": 1}
+        assert robots_agents == []
 
 
 async def test_a_request_robots_txt_refuses_reaches_its_errback(
@@ -745,25 +747,20 @@ async def test_robots_crawl_delay_spaces_requests(
 # -- redirects -----------------------------------------------------------------------------------
 
 
-async def test_redirect_chain_followed(
-    crawl: Any, serve_app: Any, page: Any, rec: Recorder
-) -> None:
-    routes = {
-        "/r1": redirect(rec, "/r2", 301),
-        "/r2": redirect(rec, "r3", 302),
-        "/r3": redirect(rec, "http://{host}/final", 307),
-        **pages(rec, page, {"/final": "<h1>done</h1>"}),
-    }
-    async with serve_app(routes) as base:
-        result, spider = await crawl(RecordingSpider, start_urls=[base + "/r1"])
-    assert [r.url for r in spider.seen] == [base + "/final"]
-    resp = spider.seen[0]
+async def test_redirect_chain_followed(acrawl_site: Any) -> None:
+    site = acrawl_site({"/r1": kit.redirect("/r2", status=301), "/r2": kit.redirect("r3"),
+                        "/final": "<h1>done</h1>"})
+    site.pages["/r3"] = kit.redirect(site.url("/final"), status=307)
+    record = await crawl_async(RecordingSpider, start_urls=[site.url("/r1")], settings=KIT,
+                               project=False)
+    assert record.urls == [site.url("/final")]
+    resp = record.responses[0]
     assert resp.status == 200
-    assert resp.meta["redirect_urls"] == [base + "/r1", base + "/r2", base + "/r3"]
+    assert resp.meta["redirect_urls"] == [site.url("/r1"), site.url("/r2"), site.url("/r3")]
     assert resp.request.redirects == 3
-    assert dict(rec.hits) == {"/r1": 1, "/r2": 1, "/r3": 1, "/final": 1}
-    assert result.stats["redirects"] == 3
-    assert result.stats["pages"] == 1
+    assert Counter(site.paths) == {"/robots.txt": 1, "/r1": 1, "/r2": 1, "/r3": 1, "/final": 1}
+    assert record.stats["redirects"] == 3
+    assert record.stats["pages"] == 1
 
 
 async def test_redirect_loop_detected(crawl: Any, serve_app: Any, rec: Recorder) -> None:
@@ -907,32 +904,32 @@ def flaky(rec: Recorder, failures: int, status: int = 503,
     return handler
 
 
-async def test_retry_on_503_then_success(crawl: Any, serve_app: Any, rec: Recorder) -> None:
-    async with serve_app({"/": flaky(rec, 2, 503, {"Retry-After": "0"})}) as base:
-        result, spider = await crawl(RecordingSpider, start_urls=[base + "/"])
-    assert rec.hits["/"] == 3
-    assert [r.status for r in spider.seen] == [200]
-    assert spider.seen[0].request.retries == 2
-    assert result.stats["retries"] == 2
-    assert result.stats["http/503"] == 2
-    assert result.stats["items"] == 1
+async def test_retry_on_503_then_success(acrawl_site: Any) -> None:
+    site = acrawl_site({"/": kit.flaky("<p>ok</p>", failures=2, status=503, retry_after=0)})
+    record = await crawl_async(RecordingSpider, start_urls=[site.url("/")], settings=KIT,
+                               project=False)
+    assert site.hits("/") == 3
+    assert [r.status for r in record.responses] == [200]
+    assert record.responses[0].request.retries == 2
+    assert record.stats["retries"] == 2
+    assert record.stats["http/503"] == 2
+    assert record.stats["items"] == 1
 
 
-async def test_retries_exhausted_gives_http_error(
-    crawl: Any, serve_app: Any, rec: Recorder
-) -> None:
+async def test_retries_exhausted_gives_http_error(acrawl_site: Any) -> None:
     class Spider2(RecordingSpider):
         def start_requests(self) -> Any:
             yield Request(self.base + "/", errback=self.on_error)
 
-    async with serve_app({"/": flaky(rec, 99, 503, {"Retry-After": "0"})}) as base:
-        result, spider = await crawl(Spider2, base=base, settings={"retry_times": 1})
-    assert rec.hits["/"] == 2
-    assert spider.seen == []
-    assert len(spider.failures) == 1
-    exc = spider.failures[0].exception
+    site = acrawl_site({"/": kit.flaky(failures=99, status=503, retry_after=0)})
+    record = await crawl_async(Spider2, base=site.base_url, settings={**KIT, "retry_times": 1},
+                               project=False)
+    assert site.hits("/") == 2
+    assert record.responses == []
+    assert record.items == [{"failed": site.url("/")}]  # what the errback yielded
+    [exc] = record.errors
     assert isinstance(exc, HttpError) and exc.status == 503
-    assert result.stats["retries"] == 1
+    assert record.stats["retries"] == 1
 
 
 async def test_no_retry_when_retry_times_is_zero(
@@ -957,13 +954,14 @@ async def test_retry_backoff_without_retry_after(
     assert result.stats["retries/http_500"] == 1
 
 
-async def test_retry_after_is_honoured(crawl: Any, serve_app: Any, rec: Recorder) -> None:
-    async with serve_app({"/": flaky(rec, 1, 429, {"Retry-After": "1"})}) as base:
-        result, spider = await crawl(RecordingSpider, start_urls=[base + "/"])
-    t0, t1 = rec.times["/"]
+async def test_retry_after_is_honoured(acrawl_site: Any) -> None:
+    site = acrawl_site({"/": kit.flaky(failures=1, status=429, retry_after=1)})
+    record = await crawl_async(RecordingSpider, start_urls=[site.url("/")], settings=KIT,
+                               project=False)
+    t0, t1 = (h.time for h in site.log if h.path == "/")
     assert t1 - t0 >= 0.9
-    assert [r.status for r in spider.seen] == [200]
-    assert result.stats["retries"] == 1
+    assert [r.status for r in record.responses] == [200]
+    assert record.stats["retries"] == 1
 
 
 async def test_retry_after_does_not_block_other_requests(

@@ -147,3 +147,31 @@ def test_convert_then_check_and_neither_sees_none() -> None:
         Settings.build(overrides={"names": "[1]"}, extra=extra)
     with pytest.raises(ConfigError, match="'names' expects at most two names"):
         Settings.build(overrides={"names": "a,b,c"}, extra=extra)
+
+
+def test_layers_apply_in_order_and_each_value_knows_its_origin() -> None:
+    from acrawl.settings import Layer
+
+    s = Settings.build(
+        Layer("project", {"concurrency": 4, "timeout": 5, "max_pages": 9}),
+        Layer("spider", {"timeout": 7}),
+        overrides=Layer("command line", {"max_pages": "3"}),
+    )
+    assert (s["concurrency"], s["timeout"], s["max_pages"]) == (4, 7.0, 3)
+    assert [s.origin(n) for n in ("concurrency", "timeout", "max_pages", "retry_times")] == [
+        "project", "spider", "command line", "default"]
+
+
+def test_plain_mapping_layers_keep_working() -> None:
+    s = Settings.build({"timeout": 3}, overrides={"timeout": "4"})
+    assert s["timeout"] == 4.0
+    assert s.origin("timeout") == "command line"
+
+
+def test_a_layer_with_where_names_it_in_errors() -> None:
+    from acrawl.settings import Layer
+
+    with pytest.raises(ConfigError, match=r"^pyproject.toml \[x\]: setting 'timeout' expects"):
+        Settings.build(Layer("project", {"timeout": "soon"}, where="pyproject.toml [x]"))
+    with pytest.raises(ConfigError, match=r"^setting 'timeout' expects"):
+        Settings.build(overrides={"timeout": "soon"})

@@ -22,7 +22,7 @@ from .. import __version__
 from ..crawler import Crawler, CrawlResult
 from ..errors import ConfigError
 from .progress import Progress, summary_lines
-from .project import find_spider, list_spiders
+from .project import find_spider, list_spiders, project_settings
 
 __all__ = ["main"]
 
@@ -152,7 +152,7 @@ def _main(argv: Sequence[str] | None) -> int:
     spider_cls = find_spider(ns.spider)
     crawler = Crawler.create(spider_cls, spider_args=spider_args, settings=settings,
                              outputs=ns.output, plugins=ns.plugin, state_dir=ns.state,
-                             frontier_url=ns.frontier)
+                             frontier_url=ns.frontier, project_settings=project_settings())
     if ns.list_components:
         for line in component_lines(crawler):
             print(line)

@@ -1,11 +1,13 @@
 """Finding spiders: built-ins, a ``.py`` file, or the modules named in ``[tool.acrawl]``.
 
 ``acrawl-run NAME`` looks, in order, for a path to a ``.py`` file, a spider ``name`` in the
-modules listed by the nearest ``pyproject.toml`` (from the current directory upwards), then a
-built-in spider::
+modules (and packages, with every module under them) listed by the nearest ``pyproject.toml``
+(from the current directory upwards), then a built-in spider::
 
     [tool.acrawl]
     spiders = ["myproj.spiders"]
+
+Reading the configuration itself is :mod:`acrawl.config`'s job.
 """
 
 from __future__ import annotations
@@ -15,38 +17,21 @@ import importlib.util
 import inspect
 import logging
 import os
+import pkgutil
 import sys
-import tomllib
 from pathlib import Path
 from types import ModuleType
 
+from ..config import CONFIG_KEYS, find_config, load_project
 from ..demo.spiders import BUILTIN_SPIDERS
 from ..errors import ConfigError
+from ..settings import DEFAULT_SETTINGS, Layer
 from ..spider import Spider
 
-__all__ = ["CONFIG_KEYS", "find_config", "find_spider", "list_spiders"]
+__all__ = ["CONFIG_KEYS", "find_config", "find_spider", "list_spiders", "project_settings",
+           "project_spiders"]
 
 logger = logging.getLogger(__name__)
-
-#: the keys ``[tool.acrawl]`` may hold; others are warned about
-CONFIG_KEYS = frozenset({"spiders"})
-
-
-def find_config(start: Path | None = None) -> tuple[Path, dict[str, object]] | None:
-    """The nearest ``pyproject.toml`` with a ``[tool.acrawl]`` table, and that table."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        candidate = folder / "pyproject.toml"
-        if not candidate.is_file():
-            continue
-        try:
-            data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"cannot read {candidate}: {exc}") from None
-        table = data.get("tool", {}).get("acrawl")
-        if isinstance(table, dict):
-            return candidate, table
-    return None
 
 
 def _spiders_in(module: ModuleType) -> list[type[Spider]]:
@@ -54,6 +39,15 @@ def _spiders_in(module: ModuleType) -> list[type[Spider]]:
         obj for _, obj in inspect.getmembers(module, inspect.isclass)
         if issubclass(obj, Spider) and obj is not Spider and obj.__module__ == module.__name__
     ]
+
+
+def _spiders_in_tree(module: ModuleType, root: Path) -> list[type[Spider]]:
+    """The spiders of ``module`` and, if it is a package, of every module under it (as
+    Scrapy's ``SPIDER_MODULES``): ``acrawl genspider`` adds one file per spider."""
+    found = _spiders_in(module)
+    for info in pkgutil.iter_modules(getattr(module, "__path__", ()), module.__name__ + "."):
+        found.extend(_spiders_in_tree(_import(info.name, root), root))
+    return found
 
 
 def _import(modname: str, root: Path) -> ModuleType:
@@ -90,28 +84,31 @@ def _where(cls: type[Spider]) -> str:
 def project_spiders() -> dict[str, list[type[Spider]]]:
     """``name -> classes`` of the spiders in the project's modules; more than one class for
     a name is a conflict, reported when that name is run (and shown by ``--list``)."""
-    found = find_config()
-    if found is None:
+    project = load_project()
+    if project is None:
         return {}
-    path, table = found
-    unknown = sorted(set(table) - CONFIG_KEYS)
+    unknown = sorted(set(project.table) - CONFIG_KEYS)
     if unknown:
-        logger.warning("%s: unknown key%s in [tool.acrawl]: %s (known: %s)", path,
+        settings = sorted(k for k in unknown if k in {s.name for s in DEFAULT_SETTINGS})
+        hint = (f"; {', '.join(settings)} belong{'s' if len(settings) == 1 else ''} in "
+                "[tool.acrawl.settings]") if settings else ""
+        logger.warning("%s: unknown key%s in [tool.acrawl]: %s (known: %s%s)", project.path,
                        "s" if len(unknown) > 1 else "", ", ".join(unknown),
-                       ", ".join(sorted(CONFIG_KEYS)))
-    modules = table.get("spiders", [])
-    if isinstance(modules, str):
-        modules = [modules]
-    if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
-        raise ConfigError(f"{path}: [tool.acrawl] spiders must be a list of module names")
+                       ", ".join(sorted(CONFIG_KEYS)), hint)
     out: dict[str, list[type[Spider]]] = {}
-    for modname in modules:
-        for cls in _spiders_in(_import(modname, path.parent)):
+    for modname in project.spider_modules:
+        for cls in _spiders_in_tree(_import(modname, project.root), project.root):
             if cls.name:
                 classes = out.setdefault(cls.name, [])
                 if cls not in classes:  # a module listed twice
                     classes.append(cls)
     return out
+
+
+def project_settings() -> Layer | None:
+    """``[tool.acrawl.settings]`` of the project found from here, as a settings layer."""
+    project = load_project()
+    return None if project is None else project.settings_layer()
 
 
 def list_spiders() -> dict[str, str]:

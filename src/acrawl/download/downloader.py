@@ -322,6 +322,25 @@ class AiohttpDownloader(Downloader):
                 raise ConnectError(f"bad brotli body: {request.url}", request) from None
             raise
 
+    async def address_refusal(self, url: str) -> str | None:
+        """Why the private-address guard would refuse to connect to ``url``'s host, or None
+        if it would connect: the checks :meth:`fetch` makes (a numeric host, then the name
+        resolved through the guarded resolver), without connecting. ConnectError if the name
+        does not resolve."""
+        host = hostname(url)
+        if self.trusted(host):
+            return None
+        if _looks_numeric(host):
+            return None if _is_public_cached(host) else f"{host} is not a public address"
+        guard = GuardedResolver(self.trusted, self._resolver)
+        try:
+            await guard.resolve(host, 0, socket.AF_UNSPEC)
+        except _Blocked as exc:
+            return str(exc)
+        except OSError as exc:
+            raise ConnectError(f"cannot resolve {host}: {exc}") from None
+        return None
+
     async def _check_through_proxy(self, host: str, request: Request) -> None:
         """With a proxy the proxy resolves names, so the guard checks them here first."""
         verdict = self._proxy_checked.get(host)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ..spider import Spider
     from ..stats import Stats
 
-__all__ = ["SqliteState", "decode_request", "encode_request"]
+__all__ = ["SqliteState", "decode_request", "encode_request", "state_has_seen"]
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +131,28 @@ def decode_request(raw: bytes | str) -> Request:
         dont_filter=data.get("df", False), depth=data.get("d", 0), retries=data.get("r", 0),
         redirects=data.get("rd", 0), referer=data.get("ref"),
     )
+
+
+# -- reading a state without opening it for a crawl ------------------------------------------------
+
+
+def state_has_seen(directory: str | os.PathLike[str], fingerprint: bytes) -> tuple[str, bool]:
+    """Read-only (nothing is created or changed): the spider whose crawl ``DIR/state.db``
+    holds, and whether that crawl has seen ``fingerprint`` (scheduled it, whether done or
+    pending). ConfigError if there is no readable state there."""
+    path = Path(directory) / "state.db"
+    if not path.is_file():
+        raise ConfigError(f"--state {directory}: no crawl state there ({path} does not exist)")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'spider'").fetchone()
+            seen = conn.execute("SELECT 1 FROM seen WHERE fp = ?", (fingerprint,)).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise ConfigError(f"--state {directory}: not a usable state database: {exc}") from None
+    return (str(row[0]) if row else "?"), seen is not None
 
 
 # -- the store ------------------------------------------------------------------------------------

@@ -42,7 +42,8 @@ _DISALLOW_ALL = "disallow"
 
 class RobotsGate:
     """Checks requests against their origin's robots.txt, fetching it once per origin.
-    ``meta["dont_obey_robotstxt"]`` lets one request through unchecked."""
+    ``meta["dont_obey_robotstxt"]`` lets one request through unchecked; :meth:`describe`
+    says what was found there (for ``acrawl explain``)."""
 
     name = "robots"
 
@@ -64,6 +65,13 @@ class RobotsGate:
         self._rules: dict[str, Any] = {}
         self._loading: dict[str, asyncio.Future[Any]] = {}
         self._delays: dict[str, float] = {}
+        #: origin -> what its robots.txt fetch gave, in words
+        self._notes: dict[str, str] = {}
+
+    def describe(self, request: Request) -> str | None:
+        """What ``request``'s origin's robots.txt said, once :meth:`check` fetched it."""
+        parts = urlsplit(request.url)
+        return self._notes.get(f"{parts.scheme}://{parts.netloc}")
 
     async def check(self, request: Request) -> str | None:
         if request.meta and request.meta.get("dont_obey_robotstxt"):
@@ -102,27 +110,37 @@ class RobotsGate:
 
     async def _download(self, origin: str) -> Any:
         url = origin + "/robots.txt"
+        last = ""
         for attempt in range(self._attempts):
             try:
                 resp = await self._fetch(url)
             except BlockedAddress:
+                self._notes[origin] = f"{url} not fetched: the address guard refuses the host"
                 return _ALLOW_ALL  # the page fetch itself is refused by the address guard
             except DownloadError as exc:
                 logger.info("robots.txt %s: %s (attempt %d)", url, exc, attempt + 1)
+                last = f"{type(exc).__name__}: {exc}"
             else:
                 if 200 <= resp.status < 300:
                     rules = Protego.parse(resp.text)
                     delay = rules.crawl_delay(self._ua)
                     if delay:
                         self._delays[host_key(origin)] = float(delay)
+                    self._notes[origin] = f"{url}: HTTP {resp.status}" + (
+                        f", Crawl-delay {float(delay):g}s" if delay else "")
                     return rules
                 if 300 <= resp.status < 500:
+                    self._notes[origin] = (f"{url}: HTTP {resp.status}, so no rules: "
+                                           "everything allowed")
                     return _ALLOW_ALL
                 logger.info("robots.txt %s: HTTP %d (attempt %d)", url, resp.status, attempt + 1)
+                last = f"HTTP {resp.status}"
             if attempt + 1 < self._attempts:
                 await asyncio.sleep(self._backoff * 2**attempt)
         logger.warning("robots.txt %s unavailable; not crawling that origin for %.0fs",
                        url, self._unavailable_for)
+        self._notes[origin] = (f"{url} unavailable after {self._attempts} attempts ({last}): "
+                               f"the origin is off-limits for {self._unavailable_for:.0f}s")
         self._unavailable_until[origin] = time.monotonic() + self._unavailable_for
         return _DISALLOW_ALL
 
