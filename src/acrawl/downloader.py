@@ -153,11 +153,14 @@ class _Decoder:
             size += len(piece)
             buf = self._z.unconsumed_tail
             if self._z.eof:
+                # the input left after the end of the stream is ``unused_data`` alone: when
+                # the output cap was hit at the member's end, ``unconsumed_tail`` still holds
+                # the same bytes, and taking both would double them at every member
                 rest = self._z.unused_data
                 if self.encoding != "deflate" and rest[:2] == b"\x1f\x8b":
                     # a multi-member gzip body: the next member follows
                     self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                    buf = rest + buf
+                    buf = rest
                     continue
                 self.done = True
                 break

@@ -1,0 +1,167 @@
+"""Hostile servers, round two (issue #12): each test runs a real server on 127.0.0.1 that
+does one thing a server did to crash, lose, bloat or outpace a crawl, and asserts what the
+crawl (or the server) saw.
+
+The memory test runs the crawl in a fresh process (``acrawl-run`` through ``python -c``) and
+reads that process's own peak RSS (``VmHWM``); a watchdog kills it long before it could
+hurt the machine, so the test also fails safely on a decoder that does not hold the limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import json
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from acrawl.downloader import _Decoder
+from cli_support import clean_env
+
+MiB = 1024 * 1024
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+# -- helpers -------------------------------------------------------------------------------------
+@contextlib.asynccontextmanager
+async def serve(routes: dict[str, Handler], host: str = "127.0.0.1") -> AsyncIterator[str]:
+    """Serve ``{path: handler}`` on ``host`` (any free port); yields the base URL. Other
+    paths (``/robots.txt`` unless given) answer 404."""
+    app = web.Application()
+    for path, handler in routes.items():
+        app.router.add_route("*", path, handler)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, host, 0)
+    await site.start()
+    try:
+        yield f"http://{host}:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+def html(body: str, title: str = "t") -> web.Response:
+    return web.Response(text=f"<html><head><title>{title}</title></head><body>{body}</body>"
+                             "</html>", content_type="text/html")
+
+
+def member_bomb(members: int = 1000, size: int = MiB) -> bytes:
+    """``members`` gzip members of ``size`` zeros each, back to back (~1 KiB per MiB)."""
+    return gzip.compress(bytes(size), 9) * members
+
+
+_CHILD = r"""
+import sys
+from acrawl.cli import main
+try:
+    rc = main(sys.argv[2:])
+finally:
+    with open("/proc/self/status") as f:
+        hwm = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
+    with open(sys.argv[1], "w") as out:
+        out.write(str(hwm))
+raise SystemExit(rc)
+"""
+
+
+def _status_bytes(pid: int, field: str) -> int:
+    """A ``kB`` field of ``/proc/PID/status`` in bytes (0 once the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return next((int(line.split()[1]) * 1024 for line in f
+                         if line.startswith(field + ":")), 0)
+    except OSError:
+        return 0
+
+
+async def run_in_fresh_process(args: list[str], cwd: Path, *, kill_above: int = 1024 * MiB,
+                               bound: float = 120.0) -> tuple[int, int, str]:
+    """Run ``acrawl-run ARGS`` in a fresh interpreter; return (exit code, peak RSS in bytes,
+    stderr). A watchdog kills the process if its RSS passes ``kill_above`` (and the peak is
+    then what the watchdog saw)."""
+    hwm_file = cwd / "vmhwm"
+    env = clean_env()
+    env["ACRAWL_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _CHILD, str(hwm_file), *args, cwd=cwd, env=env,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE)
+    assert proc.stderr is not None
+    err_task = asyncio.ensure_future(proc.stderr.read())
+    seen = 0
+    deadline = time.monotonic() + bound
+    while proc.returncode is None:
+        seen = max(seen, _status_bytes(proc.pid, "VmRSS"))
+        if seen > kill_above or time.monotonic() > deadline:
+            proc.kill()
+            break
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(proc.wait(), 0.02)
+    rc = await proc.wait()
+    stderr = (await err_task).decode(errors="replace")
+    if hwm_file.exists() and hwm_file.read_text():
+        seen = max(seen, int(hwm_file.read_text()))
+    return rc, seen, stderr
+
+
+# -- 1. multi-member gzip bomb ------------------------------------------------------------------
+def _decode(encoding: str, body: bytes, limit: int, step: int = 64 * 1024) -> bytes:
+    """What the downloader's loop does with ``body`` arriving in ``step``-byte pieces."""
+    decoder = _Decoder(encoding)
+    out: list[bytes] = []
+    size = 0
+    for i in range(0, len(body), step):
+        data = decoder.feed(body[i:i + step], limit - size)
+        size += len(data)
+        out.append(data)
+        if size > limit or decoder.done:
+            break
+    return b"".join(out)[:limit]
+
+
+def test_gzip_members_ending_at_the_output_cap_are_decoded_once() -> None:
+    """Members of whole multiples of 64 KiB: each ends exactly where an output step of the
+    decoder ends, the case whose left-over input was taken twice (as the unconsumed tail and
+    as the unused data), which repeated members and, member after member, doubled the input
+    kept in memory. (The limit leaves room for the repeats, so they would show.)"""
+    members = [bytes([i]) * (64 * 1024 * i) for i in range(1, 5)]
+    whole = b"".join(members)
+    body = b"".join(gzip.compress(m, 9) for m in members)
+    assert _decode("gzip", body, 4 * len(whole)) == whole
+    assert _decode("gzip", body, 4 * len(whole), step=len(body)) == whole
+
+
+async def test_multi_member_gzip_bomb_is_cut_with_bounded_memory(tmp_path: Path) -> None:
+    """1000 gzip members of 1 MiB of zeros (~1 MiB on the wire, honest headers): a fresh
+    ``acrawl-run links`` with the default limit (32 MiB) ends cleanly, the page is cut and
+    the process's peak RSS stays under 150 MiB (it grew past 1.5 GiB in seconds)."""
+    bomb = member_bomb()
+    assert len(bomb) < 2 * MiB
+
+    async def bomb_page(request: web.Request) -> web.StreamResponse:
+        return web.Response(body=bomb, headers={"Content-Type": "text/html",
+                                                "Content-Encoding": "gzip"})
+
+    async def index(request: web.Request) -> web.Response:
+        return html('<a href="/bomb">bomb</a>')
+
+    routes = {"/": index, "/bomb": bomb_page}
+    async with serve(routes) as base:
+        rc, peak, stderr = await run_in_fresh_process(
+            ["links", "-a", f"url={base}/", "-o", "items.jsonl", "--stats", "stats.json",
+             "--no-progress", "--timeout", "30"], tmp_path)
+    print(f"\nMEMORY multi-member gzip bomb: peak RSS {peak / MiB:.1f} MiB")
+    assert rc == 0, stderr[-3000:]
+    assert peak < 150 * MiB, f"peak RSS {peak / MiB:.0f} MiB"
+    stats: dict[str, Any] = json.loads((tmp_path / "stats.json").read_text())
+    counters = stats.get("counters", stats)
+    assert counters["responses/truncated"] >= 1
+    assert counters.get("errors/internal", 0) == 0
+    items = [json.loads(line) for line in (tmp_path / "items.jsonl").read_text().splitlines()]
+    assert sorted(i["url"] for i in items) == [f"{base}/", f"{base}/bomb"]
