@@ -33,7 +33,7 @@ from .sinks import Sink
 from .spider import Spider, check_spider, spider_name
 from .state import SqliteState
 from .stats import Stats
-from .urls import host_key, hostname, scheme_of
+from .urls import host_key, hostname, redirect_url, scheme_of
 
 __all__ = ["CrawlResult", "Crawler"]
 
@@ -174,7 +174,10 @@ class Crawler:
             response = await self.downloader.fetch(request)
             location = response.headers.get("Location")
             if response.status in (301, 302, 303, 307, 308) and location:
-                request = Request(response.urljoin(location))
+                try:
+                    request = Request(redirect_url(response.url, location))
+                except ValueError:  # an unusable Location: the 3xx answer itself decides
+                    return response
                 continue
             return response
         raise TooManyRedirects(f"too many redirects fetching {url}", request)

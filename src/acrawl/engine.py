@@ -25,7 +25,6 @@ import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
 
 import attrs
 
@@ -41,7 +40,7 @@ from .errors import (
 )
 from .http import CREDENTIAL_HEADERS, Failure, Link, Request, Response
 from .throttle import AutoThrottle
-from .urls import FETCHABLE_SCHEMES, canonicalize, host_key, scheme_of
+from .urls import FETCHABLE_SCHEMES, canonicalize, host_key, redirect_url, scheme_of
 
 if TYPE_CHECKING:
     from .gates import Gate
@@ -648,9 +647,8 @@ class Engine:
         self.stats.inc("redirects")
         location = response.headers.get("Location", "")
         chain = [*request.meta.get("redirect_urls", ()), request.url]
-        try:
-            target = urljoin(response.url, location.strip())
-            urlsplit(target).port  # noqa: B018 - raises ValueError on a broken netloc
+        try:  # percent-encoded as browsers do (raw non-UTF-8 bytes too)
+            target = redirect_url(response.url, location)
         except ValueError:
             target = ""
         if not target:

@@ -12,13 +12,14 @@ from hashlib import blake2b
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-from w3lib.url import canonicalize_url
+from w3lib.url import canonicalize_url, safe_url_string
 from yarl import URL
 
 if TYPE_CHECKING:
     from .http import Request
 
-__all__ = ["FETCHABLE_SCHEMES", "canonicalize", "fingerprint", "host_key", "scheme_of"]
+__all__ = ["FETCHABLE_SCHEMES", "canonicalize", "fingerprint", "host_key", "redirect_url",
+           "scheme_of"]
 
 FETCHABLE_SCHEMES = frozenset({"http", "https"})
 FINGERPRINT_SIZE = 16
@@ -64,6 +65,26 @@ def fingerprint(request: Request) -> bytes:
                 digest_size=FINGERPRINT_SIZE)
     h.update(b"\0" + request.method.encode() + b"\0" + (request.body or b""))
     return h.digest()
+
+
+#: header bytes that are not UTF-8 reach us as lone surrogates U+DC80..U+DCFF (aiohttp decodes
+#: header values with ``surrogateescape``): each becomes the %XX of the byte it stands for
+_ESCAPED_BYTES = {0xDC00 + b: f"%{b:02X}" for b in range(0x80, 0x100)}
+
+
+def redirect_url(base: str, location: str) -> str:
+    """The absolute URL a redirect's ``Location`` header leads to, resolved against ``base``
+    and made ASCII as browsers send it: raw bytes that are not UTF-8 (a latin-1 ``é``)
+    percent-encoded as they are (``%E9``), UTF-8 text percent-encoded as UTF-8 (``%C3%A9``),
+    a Unicode host IDNA-encoded. ``ValueError`` if no usable URL can be made of it.
+
+    ``location`` is the header value as aiohttp gives it (invalid UTF-8 bytes as the
+    surrogates of ``surrogateescape``)."""
+    text = location.translate(_ESCAPED_BYTES).strip()
+    target = safe_url_string(urljoin(base, text))  # UnicodeError (a ValueError) on the rest
+    parts = urlsplit(target)
+    parts.port  # noqa: B018 - raises ValueError on a broken netloc or port
+    return target
 
 
 def scheme_of(url: str) -> str:

@@ -20,7 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from raw_server import RawRequest, RawServer, reply
 
+import acrawl
+from acrawl.crawler import Crawler, CrawlResult
 from acrawl.downloader import _Decoder
 from cli_support import clean_env
 
@@ -49,6 +52,47 @@ async def serve(routes: dict[str, Handler], host: str = "127.0.0.1") -> AsyncIte
 def html(body: str, title: str = "t") -> web.Response:
     return web.Response(text=f"<html><head><title>{title}</title></head><body>{body}</body>"
                              "</html>", content_type="text/html")
+
+
+class Probe(acrawl.Spider):
+    """Requests ``start_urls`` with an errback; records pages (by URL) and failures; with
+    ``follow = True`` follows every ``<a href>``."""
+
+    name = "round-two-probe"
+    follow = False
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pages: dict[str, acrawl.Response] = {}
+        self.failures: list[acrawl.Failure] = []
+
+    def start_requests(self) -> Any:
+        for url in self.start_urls:
+            yield acrawl.Request(url, errback=self.on_error)
+
+    def parse(self, response: acrawl.Response) -> Any:
+        self.pages[response.url] = response
+        yield {"url": response.url, "status": response.status}
+        if self.follow:
+            for href in response.css("a::attr(href)").getall():
+                yield response.follow(href, errback=self.on_error)
+
+    def on_error(self, failure: acrawl.Failure) -> None:
+        self.failures.append(failure)
+
+
+async def crawl(spider_args: dict[str, Any], settings: dict[str, Any] | None = None, *,
+                bound: float = 60.0) -> tuple[CrawlResult, Probe]:
+    """One in-process crawl to its end (failing the test past ``bound`` seconds)."""
+    crawler = Crawler.create(Probe, spider_args=spider_args,
+                             settings={"timeout": 5.0, **(settings or {})}, outputs=[],
+                             entry_points=False)
+    result = await asyncio.wait_for(crawler.crawl(), bound)
+    assert isinstance(crawler.spider, Probe)
+    return result, crawler.spider
+
+
+ROBOTS = reply(200, body=b"User-agent: *\nDisallow: /private/\n", content_type="text/plain")
 
 
 def member_bomb(members: int = 1000, size: int = MiB) -> bytes:
@@ -165,3 +209,47 @@ async def test_multi_member_gzip_bomb_is_cut_with_bounded_memory(tmp_path: Path)
     assert counters.get("errors/internal", 0) == 0
     items = [json.loads(line) for line in (tmp_path / "items.jsonl").read_text().splitlines()]
     assert sorted(i["url"] for i in items) == [f"{base}/", f"{base}/bomb"]
+
+
+# -- 2. a redirect Location with raw non-ASCII bytes ---------------------------------------------
+async def test_redirect_location_with_raw_non_ascii_bytes_is_followed_percent_encoded() -> None:
+    """``Location: /caf\xe9?q=\xe9`` (latin-1 bytes, not UTF-8) and ``/na\xc3\xafve``
+    (UTF-8 bytes) are followed as a browser does, percent-encoding the bytes as they are,
+    with robots.txt rules to check the target against (where the raw form crashed)."""
+    def respond(request: RawRequest) -> bytes:
+        if request.path == "/robots.txt":
+            return ROBOTS
+        if request.path == "/latin1":
+            return reply(302, raw_headers=b"Location: /caf\xe9?q=\xe9\r\n")
+        if request.path == "/utf8":
+            return reply(302, raw_headers=b"Location: /na\xc3\xafve\r\n")
+        return reply(200, body=b"<title>" + request.target.encode("latin-1") + b"</title>")
+
+    async with RawServer(respond) as server:
+        result, spider = await crawl({"start_urls": [server.url("/latin1"),
+                                                     server.url("/utf8")]})
+    assert result.stats["errors/internal"] == 0
+    assert spider.failures == []
+    assert "/caf%E9?q=%E9" in [r.target for r in server.requests]
+    assert "/na%C3%AFve" in [r.target for r in server.requests]
+    assert set(spider.pages) == {server.url("/caf%E9?q=%E9"), server.url("/na%C3%AFve")}
+    assert result.stats["redirects"] == 2
+
+
+async def test_unusable_raw_location_is_that_requests_failure() -> None:
+    """A Location no URL can be made of (a broken IPv6 host with a raw byte in it) fails
+    its request in the errback; the crawl goes on and has no internal error."""
+    def respond(request: RawRequest) -> bytes:
+        if request.path == "/robots.txt":
+            return ROBOTS
+        if request.path == "/broken":
+            return reply(302, raw_headers=b"Location: http://[\xe9::1/x\r\n")
+        return reply(200, body=b"<title>fine</title>")
+
+    async with RawServer(respond) as server:
+        result, spider = await crawl({"start_urls": [server.url("/broken"),
+                                                     server.url("/fine")]})
+    assert result.stats["errors/internal"] == 0
+    assert set(spider.pages) == {server.url("/fine")}
+    assert [type(f.exception).__name__ for f in spider.failures] == ["DownloadError"]
+    assert spider.failures[0].request.url == server.url("/broken")

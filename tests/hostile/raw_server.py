@@ -1,0 +1,162 @@
+"""A raw-socket hostile HTTP/1.1 server, for what an aiohttp app cannot be made to do:
+header bytes that are not valid text, a keep-alive connection closed when it is reused,
+framing that lies.
+
+The test gives a ``respond(request)`` function (plain or ``async``) returning the raw bytes to
+write — :func:`reply` builds an ordinary response — or ``None`` to close the connection
+without answering. The server parses just enough of each request (request line, headers,
+a ``Content-Length`` body), keeps the connection open for the next request unless the reply
+(or the request) says ``Connection: close``, and records every request.
+
+    async with RawServer(lambda req: reply(200, body=b"hi")) as server:
+        ...                                     # crawl server.url("/")
+        assert server.requests[0].target == "/"
+
+Loopback only: it binds 127.0.0.1 (or another 127.x address) on a free port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import attrs
+
+__all__ = ["RawRequest", "RawServer", "reply"]
+
+_MAX_HEAD = 64 * 1024
+
+REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 303: "See Other",
+           307: "Temporary Redirect", 308: "Permanent Redirect", 404: "Not Found",
+           429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+@attrs.define
+class RawRequest:
+    method: str
+    target: str  # the request target as sent (latin-1 decoded: every byte kept)
+    headers: dict[str, str]  # lower-cased names; a repeated header keeps its last value
+    body: bytes
+    connection: int  # 0, 1, 2, ... in the order the server accepted connections
+    index: int  # this request's position on its connection (0: the connection is fresh)
+    time: float  # time.monotonic() when the request head had arrived
+
+    @property
+    def path(self) -> str:
+        return self.target.split("?", 1)[0]
+
+
+Reply = bytes | None
+Respond = Callable[[RawRequest], Reply | Awaitable[Reply]]
+
+
+def reply(status: int = 200, headers: dict[str, str] | list[tuple[str, str]] | None = None,
+          body: bytes = b"", *, raw_headers: bytes = b"", content_type: str = "text/html",
+          ) -> bytes:
+    """An HTTP/1.1 response with a correct ``Content-Length``; ``raw_headers`` are written
+    as they are (already ``\\r\\n``-terminated lines), for bytes a str cannot carry."""
+    items = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+    names = {name.lower() for name, _ in items}
+    if "content-type" not in names and body:
+        items.append(("Content-Type", content_type))
+    if "content-length" not in names:
+        items.append(("Content-Length", str(len(body))))
+    head = f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}\r\n".encode()
+    head += b"".join(f"{k}: {v}\r\n".encode("latin-1") for k, v in items)
+    return head + raw_headers + b"\r\n" + body
+
+
+class RawServer:
+    def __init__(self, respond: Respond, host: str = "127.0.0.1") -> None:
+        self.respond = respond
+        self.host = host
+        self.port = 0
+        self.requests: list[RawRequest] = []
+        self.connections = 0
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def url(self, path: str = "/") -> str:
+        return self.base_url + path
+
+    def paths(self) -> list[str]:
+        return [r.path for r in self.requests]
+
+    async def start(self) -> RawServer:
+        self._server = await asyncio.start_server(self._serve, self.host, 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+            self._server = None
+
+    async def __aenter__(self) -> RawServer:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        connection = self.connections
+        self.connections += 1
+        try:
+            for index in range(10_000):
+                request = await self._read_request(reader, connection, index)
+                if request is None:
+                    return
+                self.requests.append(request)
+                out = self.respond(request)
+                if inspect.isawaitable(out):
+                    out = await out
+                if out is None:  # close without answering
+                    return
+                writer.write(out)
+                await writer.drain()
+                head = out.split(b"\r\n\r\n", 1)[0].lower()
+                if (b"\r\nconnection: close" in head
+                        or request.headers.get("connection", "").lower() == "close"):
+                    return
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            return
+        finally:
+            self._tasks.discard(task)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _read_request(self, reader: asyncio.StreamReader, connection: int,
+                            index: int) -> RawRequest | None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError:
+            return None  # the client closed the connection
+        if len(head) > _MAX_HEAD:
+            return None
+        lines = head.decode("latin-1").split("\r\n")
+        method, target, _version = [*lines[0].split(" ", 2), "", ""][:3]
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            if ":" in line:
+                name, value = line.split(":", 1)
+                headers[name.strip().lower()] = value.strip()
+        length = int(headers.get("content-length", "0") or 0)
+        body = await reader.readexactly(length) if length else b""
+        return RawRequest(method, target, headers, body, connection, index, time.monotonic())
