@@ -20,16 +20,20 @@ redirect into a new request that passes filters, robots and dedup again) and doe
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import ipaddress
 import logging
 import socket
+import weakref
 import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.connector import Connection
+from aiohttp.tracing import Trace
 
 from .errors import BlockedAddress, ConnectError, DownloadError, DownloadTimeout
 from .http import CREDENTIAL_HEADERS, Request, Response
@@ -107,6 +111,36 @@ class GuardedResolver(AbstractResolver):
     async def close(self) -> None:
         if self._inner is not None:
             await self._inner.close()
+
+
+#: set by ``AiohttpDownloader._send`` for one request: ``[True]`` once the connection of its
+#: latest try came from the pool
+_REUSED: contextvars.ContextVar[list[bool] | None] = contextvars.ContextVar(
+    "acrawl_connection_reused", default=None)
+
+
+class _PoolAwareConnector(aiohttp.TCPConnector):
+    """A connector that tells the request being sent (through ``_REUSED``) whether its
+    connection was reused from the pool or opened for it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._served: weakref.WeakSet[Any] = weakref.WeakSet()  # protocols handed out before
+
+    async def connect(
+        self, req: aiohttp.ClientRequest, traces: list[Trace],
+        timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 - aiohttp's signature
+    ) -> Connection:
+        reused = _REUSED.get()
+        if reused is None:
+            return await super().connect(req, traces, timeout)
+        reused[0] = False  # (stays False if connecting fails)
+        conn = await super().connect(req, traces, timeout)
+        protocol = conn.protocol
+        if protocol is not None:
+            reused[0] = protocol in self._served
+            self._served.add(protocol)
+        return conn
 
 
 class _Decoder:
@@ -204,6 +238,7 @@ class AiohttpDownloader(Downloader):
         self._resolver = resolver
         self.verify_tls = verify_tls
         self._session: aiohttp.ClientSession | None = None
+        self._fresh: aiohttp.ClientSession | None = None
         self._proxy_checked: dict[str, str] = {}
 
     @classmethod
@@ -233,31 +268,47 @@ class AiohttpDownloader(Downloader):
     # -- lifecycle ------------------------------------------------------------------------------
     def _ensure_session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            connector = aiohttp.TCPConnector(
-                limit=max(self.concurrency, 1) * 2,
-                limit_per_host=0,
-                ttl_dns_cache=300,
-                resolver=GuardedResolver(self.trusted, self._resolver),
-                ssl=bool(self.verify_tls),
-            )
             jar: aiohttp.abc.AbstractCookieJar = (
                 aiohttp.CookieJar(unsafe=True, quote_cookie=False)
                 if self.cookies else aiohttp.DummyCookieJar()
             )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                cookie_jar=jar,
-                auto_decompress=False,
-                timeout=aiohttp.ClientTimeout(total=None),
-                headers={"User-Agent": self.user_agent, "Accept-Encoding": ACCEPT_ENCODING,
-                         **self.default_headers},
-                trust_env=False,
-                max_line_size=16384,
-                max_field_size=16384,
-            )
+            self._session = self._new_session(_PoolAwareConnector, jar)
         return self._session
 
+    def _fresh_session(self) -> aiohttp.ClientSession:
+        """A session that never reuses a connection (same jar, headers and guard): where a
+        request that failed on a reused connection is sent again."""
+        if self._fresh is None:
+            self._fresh = self._new_session(
+                functools.partial(aiohttp.TCPConnector, force_close=True),
+                self._ensure_session().cookie_jar)
+        return self._fresh
+
+    def _new_session(self, connector_cls: Callable[..., aiohttp.TCPConnector],
+                     jar: aiohttp.abc.AbstractCookieJar) -> aiohttp.ClientSession:
+        connector = connector_cls(
+            limit=max(self.concurrency, 1) * 2,
+            limit_per_host=0,
+            ttl_dns_cache=300,
+            resolver=GuardedResolver(self.trusted, self._resolver),
+            ssl=bool(self.verify_tls),
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=jar,
+            auto_decompress=False,
+            timeout=aiohttp.ClientTimeout(total=None),
+            headers={"User-Agent": self.user_agent, "Accept-Encoding": ACCEPT_ENCODING,
+                     **self.default_headers},
+            trust_env=False,
+            max_line_size=16384,
+            max_field_size=16384,
+        )
+
     async def close(self) -> None:
+        if self._fresh is not None:
+            await self._fresh.close()
+            self._fresh = None
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -293,14 +344,8 @@ class AiohttpDownloader(Downloader):
                 headers["Referer"] = request.referer
         try:
             async with asyncio.timeout(self.timeout):
-                async with session.request(
-                    request.method,
-                    request.url,
-                    headers=headers,
-                    data=request.body,
-                    allow_redirects=False,
-                    proxy=self.proxy,
-                ) as resp:  # asyncio.timeout bounds the whole attempt: no per-read timers
+                resp = await self._send(session, request, headers)
+                async with resp:  # asyncio.timeout bounds the whole attempt: no per-read timers
                     body, truncated = await self._read_body(resp)
                     return Response(
                         url=str(resp.url) if request.url != str(resp.url) else request.url,
@@ -324,6 +369,29 @@ class AiohttpDownloader(Downloader):
             if _brotli is not None and isinstance(exc, _brotli.error):
                 raise ConnectError(f"bad brotli body: {request.url}", request) from None
             raise
+
+    async def _send(self, session: aiohttp.ClientSession, request: Request,
+                    headers: dict[str, str]) -> aiohttp.ClientResponse:
+        """Send ``request`` and wait for the response head. A request whose connection came
+        from the pool and was closed or reset before any answer (a server or load balancer
+        that had dropped the idle connection) is sent once more on a fresh connection: a
+        stale connection is not the server's error and costs no retry."""
+        reused = [False]
+        token = _REUSED.set(reused)
+        try:
+            return await session.request(request.method, request.url, headers=headers,
+                                         data=request.body, allow_redirects=False,
+                                         proxy=self.proxy)
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            if not reused[0] or isinstance(exc, aiohttp.ClientConnectorError):
+                raise
+            logger.debug("%s: %s on a reused connection; again on a fresh one",
+                         request.url, type(exc).__name__)
+        finally:
+            _REUSED.reset(token)
+        return await self._fresh_session().request(
+            request.method, request.url, headers=headers, data=request.body,
+            allow_redirects=False, proxy=self.proxy)
 
     async def _check_through_proxy(self, host: str, request: Request) -> None:
         """With a proxy the proxy resolves names, so the guard checks them here first."""

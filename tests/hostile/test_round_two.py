@@ -253,3 +253,63 @@ async def test_unusable_raw_location_is_that_requests_failure() -> None:
     assert set(spider.pages) == {server.url("/fine")}
     assert [type(f.exception).__name__ for f in spider.failures] == ["DownloadError"]
     assert spider.failures[0].request.url == server.url("/broken")
+
+
+# -- 3. stale keep-alive connections ------------------------------------------------------------
+def closes_reused_connections(pages: int, slow: float, last: float) -> Any:
+    """A server that keeps connections alive but closes one, unanswered, when it is reused
+    (a load balancer with a short idle timeout). ``/`` links ``/p/0`` .. ``/p/N-1``, answered
+    after ``slow`` seconds (``last`` for the last one, so the others' connections wait idle in
+    the pool); only the last links ``/only``, which alone links ``/leaf``."""
+    async def respond(request: RawRequest) -> bytes | None:
+        if request.index > 0:
+            return None
+        path = request.path
+        if path == "/robots.txt":
+            return ROBOTS
+        if path == "/":
+            return reply(200, body=b"".join(b'<a href="/p/%d">p</a>' % i for i in range(pages)))
+        if path.startswith("/p/"):
+            n = int(path[3:])
+            await asyncio.sleep(last if n == pages - 1 else slow)
+            return reply(200, body=b'<a href="/only">only</a>' if n == pages - 1 else b"p")
+        if path == "/only":
+            return reply(200, body=b'<a href="/leaf">leaf</a>')
+        return reply(200, body=b"leaf")
+    return respond
+
+
+async def test_a_request_failing_on_a_reused_connection_is_sent_again_on_a_fresh_one() -> None:
+    """Eight pages in parallel leave eight idle connections the server will close when they
+    are reused; ``/only`` is asked for after that. Each of its attempts used to meet two stale
+    connections (aiohttp's own second try included) and, retries spent, it and ``/leaf`` were
+    lost. Now a failure on a reused connection is sent again on a fresh one at once, and no
+    retry is used."""
+    async with RawServer(closes_reused_connections(8, slow=0.2, last=0.8)) as server:
+        result, spider = await crawl({"start_urls": [server.url("/")], "follow": True},
+                                     {"per_host_concurrency": 8, "retry_times": 2})
+    stats = result.stats
+    assert spider.failures == [], [str(f.exception) for f in spider.failures]
+    assert set(spider.pages) == {server.url(p) for p in
+                                 ["/", *(f"/p/{i}" for i in range(8)), "/only", "/leaf"]}
+    assert stats["retries"] == 0, dict(stats.counters)
+    # every page was answered on a fresh connection (the server answers no other)
+    answered = [r for r in server.requests if r.index == 0 and r.path != "/robots.txt"]
+    assert sorted(r.path for r in answered) == sorted(
+        ["/", *(f"/p/{i}" for i in range(8)), "/only", "/leaf"])
+    # and it was reused connections that failed: there were some
+    assert any(r.index > 0 for r in server.requests)
+
+
+async def test_failures_on_fresh_connections_still_use_the_retry_budget() -> None:
+    """The control: a server that drops every connection unanswered fails each attempt on a
+    fresh connection -- the server's error -- so the request is retried ``retry_times`` times,
+    then reaches its errback."""
+    async with RawServer(lambda request: ROBOTS if request.path == "/robots.txt" else None,
+                         ) as server:
+        result, spider = await crawl({"start_urls": [server.url("/gone")]},
+                                     {"retry_times": 2, "obey_robots": False})
+    assert result.stats["retries"] == 2
+    assert [type(f.exception).__name__ for f in spider.failures] == ["ConnectError"]
+    assert spider.pages == {}
+    assert len([r for r in server.requests if r.path == "/gone"]) >= 3
