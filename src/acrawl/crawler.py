@@ -167,15 +167,17 @@ class Crawler:
             self._trusted_extra.add(host)
             self._origins.add(_origin(url))
 
-    async def fetch(self, url: str) -> Response:
-        """Download ``url`` outside the crawl (robots.txt, sitemaps), following redirects."""
-        request = Request(url, headers={})
+    async def fetch(self, url: str, *, max_size: int | None = None) -> Response:
+        """Download ``url`` outside the crawl (robots.txt, sitemaps), following redirects;
+        with ``max_size``, at most that many (decompressed) bytes of the body are read."""
+        meta = {"download_maxsize": max_size} if max_size else None
+        request = Request(url, headers={}, meta=meta)
         for _hop in range(self.settings["max_redirects"] + 1):
             response = await self.downloader.fetch(request)
             location = response.headers.get("Location")
             if response.status in (301, 302, 303, 307, 308) and location:
                 try:
-                    request = Request(redirect_url(response.url, location))
+                    request = Request(redirect_url(response.url, location), meta=meta)
                 except ValueError:  # an unusable Location: the 3xx answer itself decides
                     return response
                 continue

@@ -10,7 +10,8 @@ redirect into a new request that passes filters, robots and dedup again) and doe
 * only ``http``/``https`` URLs are fetched;
 * the whole attempt (connect, headers, body) takes at most ``timeout`` seconds;
 * the body is read as a stream and decompressed (gzip, deflate, br) in bounded chunks; past
-  ``max_response_size`` decompressed bytes it is cut and ``Response.truncated`` is set;
+  ``max_response_size`` decompressed bytes (``request.meta["download_maxsize"]`` if set) it
+  is cut and ``Response.truncated`` is set;
 * hosts that resolve to loopback/private/link-local/reserved addresses are refused at connect
   time (:class:`~acrawl.errors.BlockedAddress`) unless ``trusted(host)`` says the user asked
   for that host;
@@ -342,11 +343,14 @@ class AiohttpDownloader(Downloader):
                         headers[name] = value
             if request.referer and "referer" not in own:
                 headers["Referer"] = request.referer
+        limit = self.max_response_size
+        if request.meta:  # Scrapy's per-request limit
+            limit = request.meta.get("download_maxsize") or limit
         try:
             async with asyncio.timeout(self.timeout):
                 resp = await self._send(session, request, headers)
                 async with resp:  # asyncio.timeout bounds the whole attempt: no per-read timers
-                    body, truncated = await self._read_body(resp)
+                    body, truncated = await self._read_body(resp, limit)
                     return Response(
                         url=str(resp.url) if request.url != str(resp.url) else request.url,
                         status=resp.status,
@@ -411,8 +415,8 @@ class AiohttpDownloader(Downloader):
         if verdict:
             raise BlockedAddress(verdict, request)
 
-    async def _read_body(self, resp: aiohttp.ClientResponse) -> tuple[bytes, bool]:
-        limit = self.max_response_size
+    async def _read_body(self, resp: aiohttp.ClientResponse,
+                         limit: int) -> tuple[bytes, bool]:
         encoding = resp.headers.get("Content-Encoding", "").strip().lower()
         decoder: _Decoder | None = None
         if encoding and encoding != "identity":
@@ -426,7 +430,7 @@ class AiohttpDownloader(Downloader):
             # the parser stops at Content-Length: the body cannot exceed the limit
             return await resp.read(), False
         if decoder is None and declared is not None and declared > limit:
-            logger.warning("%s: Content-Length %d exceeds max_response_size %d; cut",
+            logger.warning("%s: Content-Length %d exceeds the size limit %d; cut",
                            resp.url, declared, limit)
         chunks: list[bytes] = []
         size = 0
@@ -445,7 +449,7 @@ class AiohttpDownloader(Downloader):
                 break
         if truncated:
             resp.close()
-            logger.warning("%s: response larger than max_response_size (%d bytes); cut",
+            logger.warning("%s: response larger than its size limit (%d bytes); cut",
                            resp.url, limit)
         return b"".join(chunks), truncated
 

@@ -9,6 +9,11 @@ Each origin's ``robots.txt`` is fetched once, with the crawl's ``user_agent``, a
   disallowed (``filtered/robots_unavailable``) for ``unavailable_for`` seconds (10 minutes),
   after which robots.txt is fetched again — as Google does.
 
+At most :data:`ROBOTS_MAX_SIZE` (500 KiB, the limit RFC 9309 lets a crawler stop at) of a
+robots.txt is read, whatever ``max_response_size`` says; a longer one is cut at its last whole
+line and the rest ignored. It is decoded and parsed in a worker thread, never on the event
+loop, and so are the checks against a large one.
+
 Turned off with ``obey_robots = false`` (``--no-robots``).
 """
 
@@ -32,12 +37,28 @@ if TYPE_CHECKING:
     from .settings import Settings
     from .spider import Spider
 
-__all__ = ["RobotsGate", "acrawl_open_gate"]
+__all__ = ["ROBOTS_MAX_SIZE", "RobotsGate", "acrawl_open_gate"]
 
 logger = logging.getLogger(__name__)
 
 _ALLOW_ALL = "allow"
 _DISALLOW_ALL = "disallow"
+
+#: what is read of a robots.txt (decompressed bytes): RFC 9309 section 2.5 lets a crawler
+#: stop parsing at 500 KiB
+ROBOTS_MAX_SIZE = 500 * 1024
+#: rules parsed from more text than this are checked in a worker thread (matching a URL
+#: against tens of thousands of rules takes milliseconds)
+_BIG = 64 * 1024
+
+
+class _BigRules:
+    """Parsed rules of a large robots.txt: ``can_fetch`` is run off the event loop."""
+
+    __slots__ = ("rules",)
+
+    def __init__(self, rules: Any) -> None:
+        self.rules = rules
 
 
 class RobotsGate:
@@ -46,8 +67,9 @@ class RobotsGate:
     def __init__(
         self,
         *,
-        fetch: Callable[[str], Awaitable[Response]],
+        fetch: Callable[..., Awaitable[Response]],
         user_agent: str,
+        max_size: int = ROBOTS_MAX_SIZE,
         attempts: int = 3,
         backoff: float = 1.0,
         unavailable_for: float = 600.0,
@@ -55,6 +77,7 @@ class RobotsGate:
         self._unavailable_for = unavailable_for
         self._unavailable_until: dict[str, float] = {}
         self._fetch = fetch
+        self._max_size = max_size
         self._ua = user_agent
         self._attempts = attempts
         self._backoff = backoff
@@ -78,7 +101,11 @@ class RobotsGate:
             return None
         if rules is _DISALLOW_ALL:
             return "robots_unavailable"
-        return None if rules.can_fetch(request.url, self._ua) else "robots"
+        if type(rules) is _BigRules:
+            allowed = await asyncio.to_thread(rules.rules.can_fetch, request.url, self._ua)
+        else:
+            allowed = rules.can_fetch(request.url, self._ua)
+        return None if allowed else "robots"
 
     def delay(self, host: str) -> float | None:
         return self._delays.get(host)
@@ -99,18 +126,21 @@ class RobotsGate:
         url = origin + "/robots.txt"
         for attempt in range(self._attempts):
             try:
-                resp = await self._fetch(url)
+                resp = await self._fetch(url, max_size=self._max_size)
             except BlockedAddress:
                 return _ALLOW_ALL  # the page fetch itself is refused by the address guard
             except DownloadError as exc:
                 logger.info("robots.txt %s: %s (attempt %d)", url, exc, attempt + 1)
             else:
                 if 200 <= resp.status < 300:
-                    rules = Protego.parse(resp.text)
+                    if resp.truncated:
+                        logger.warning("robots.txt %s is larger than %d bytes: the rest is "
+                                       "ignored", url, self._max_size)
+                    rules = await asyncio.to_thread(_parse, resp)
                     delay = rules.crawl_delay(self._ua)
                     if delay:
                         self._delays[host_key(origin)] = float(delay)
-                    return rules
+                    return _BigRules(rules) if len(resp.body) > _BIG else rules
                 if 300 <= resp.status < 500:
                     return _ALLOW_ALL
                 logger.info("robots.txt %s: HTTP %d (attempt %d)", url, resp.status, attempt + 1)
@@ -120,6 +150,15 @@ class RobotsGate:
                        url, self._unavailable_for)
         self._unavailable_until[origin] = time.monotonic() + self._unavailable_for
         return _DISALLOW_ALL
+
+
+def _parse(resp: Response) -> Any:
+    """Decode and parse a robots.txt body (run in a worker thread). A cut body loses its
+    last, partial line: half a rule is not a rule."""
+    text = resp.text
+    if resp.truncated:
+        text = text[: text.rfind("\n") + 1]
+    return Protego.parse(text)
 
 
 @hookimpl

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
+import itertools
 import json
 import sys
 import time
@@ -19,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
 from raw_server import RawRequest, RawServer, reply
 
@@ -181,40 +183,72 @@ def test_gzip_members_ending_at_the_output_cap_are_decoded_once() -> None:
     assert _decode("gzip", body, 4 * len(whole), step=len(body)) == whole
 
 
-async def test_multi_member_gzip_bomb_is_cut_with_bounded_memory(tmp_path: Path) -> None:
-    """1000 gzip members of 1 MiB of zeros (~1 MiB on the wire, honest headers): a fresh
-    ``acrawl-run links`` with the default limit (32 MiB) ends cleanly, the page is cut and
-    the process's peak RSS stays under 150 MiB (it grew past 1.5 GiB in seconds)."""
+def robots_lines(size: int, late_rule_at: int | None = None) -> bytes:
+    """A robots.txt of ``size`` bytes: a group disallowing ``/private/``, then comment lines,
+    with ``Disallow: /late/`` at offset ``late_rule_at`` (past the 500 KiB a crawler reads)."""
+    head = b"User-agent: *\nDisallow: /private/\n"
+    filler = b"# " + b"x" * 61 + b"\n"  # 64 bytes
+    body = bytearray(head)
+    if late_rule_at is not None:
+        body += filler * ((late_rule_at - len(body)) // len(filler))
+        body += b"Disallow: /late/\n"
+    body += filler * ((size - len(body)) // len(filler))
+    return bytes(body)
+
+
+@pytest.mark.parametrize("what", ["page", "robots.txt", "50 MiB robots.txt"])
+async def test_multi_member_gzip_bomb_is_cut_with_bounded_memory(
+        tmp_path: Path, what: str) -> None:
+    """1000 gzip members of 1 MiB of zeros (~1 MiB on the wire, honest headers), served as
+    a page or as robots.txt, and a plain 50 MiB robots.txt: a fresh ``acrawl-run links`` with
+    the default limit (32 MiB) ends cleanly and its peak RSS stays under 150 MiB. (The bomb
+    grew past 1.5 GiB in seconds; robots.txt was read up to ``max_response_size`` and parsed
+    whole.)"""
     bomb = member_bomb()
     assert len(bomb) < 2 * MiB
+    big_robots = robots_lines(50 * MiB) if what == "50 MiB robots.txt" else b""
 
     async def bomb_page(request: web.Request) -> web.StreamResponse:
         return web.Response(body=bomb, headers={"Content-Type": "text/html",
                                                 "Content-Encoding": "gzip"})
 
-    async def index(request: web.Request) -> web.Response:
-        return html('<a href="/bomb">bomb</a>')
+    async def big(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        resp.content_length = len(big_robots)
+        await resp.prepare(request)
+        view = memoryview(big_robots)
+        for i in range(0, len(view), 64 * 1024):
+            await resp.write(view[i:i + 64 * 1024])
+        return resp
 
-    routes = {"/": index, "/bomb": bomb_page}
+    async def index(request: web.Request) -> web.Response:
+        return html('<a href="/bomb">bomb</a>' if what == "page" else "no links")
+
+    routes: dict[str, Handler] = {"/": index, "/bomb": bomb_page}
+    if what != "page":
+        routes["/robots.txt"] = bomb_page if what == "robots.txt" else big
     async with serve(routes) as base:
         rc, peak, stderr = await run_in_fresh_process(
             ["links", "-a", f"url={base}/", "-o", "items.jsonl", "--stats", "stats.json",
              "--no-progress", "--timeout", "30"], tmp_path)
-    print(f"\nMEMORY multi-member gzip bomb: peak RSS {peak / MiB:.1f} MiB")
+    print(f"\nMEMORY multi-member gzip bomb ({what}): peak RSS {peak / MiB:.1f} MiB")
     assert rc == 0, stderr[-3000:]
     assert peak < 150 * MiB, f"peak RSS {peak / MiB:.0f} MiB"
     stats: dict[str, Any] = json.loads((tmp_path / "stats.json").read_text())
     counters = stats.get("counters", stats)
-    assert counters["responses/truncated"] >= 1
     assert counters.get("errors/internal", 0) == 0
     items = [json.loads(line) for line in (tmp_path / "items.jsonl").read_text().splitlines()]
-    assert sorted(i["url"] for i in items) == [f"{base}/", f"{base}/bomb"]
+    if what == "page":
+        assert counters["responses/truncated"] == 1
+        assert sorted(i["url"] for i in items) == [f"{base}/", f"{base}/bomb"]
+    else:
+        assert [i["url"] for i in items] == [f"{base}/"]
 
 
 # -- 2. a redirect Location with raw non-ASCII bytes ---------------------------------------------
 async def test_redirect_location_with_raw_non_ascii_bytes_is_followed_percent_encoded() -> None:
-    """``Location: /caf\xe9?q=\xe9`` (latin-1 bytes, not UTF-8) and ``/na\xc3\xafve``
-    (UTF-8 bytes) are followed as a browser does, percent-encoding the bytes as they are,
+    """A ``Location`` of ``/caf`` + byte E9 (latin-1, not UTF-8) and one of ``/na`` + bytes
+    C3 AF (UTF-8) are followed as a browser does, percent-encoding the bytes as they are,
     with robots.txt rules to check the target against (where the raw form crashed)."""
     def respond(request: RawRequest) -> bytes:
         if request.path == "/robots.txt":
@@ -313,3 +347,90 @@ async def test_failures_on_fresh_connections_still_use_the_retry_budget() -> Non
     assert [type(f.exception).__name__ for f in spider.failures] == ["ConnectError"]
     assert spider.pages == {}
     assert len([r for r in server.requests if r.path == "/gone"]) >= 3
+
+
+# -- 4. a 50 MiB robots.txt -----------------------------------------------------------------------
+async def test_robots_txt_is_read_up_to_500_kib_and_the_loop_never_waits_for_it() -> None:
+    """A 50 MiB robots.txt (honest Content-Length) with a rule before and one after the
+    first 500 KiB: only the first 500 KiB are read and parsed (the early rule applies, the
+    late one does not), the server gets to send a small part of the file, and the event loop
+    keeps turning meanwhile (it was blocked ~8 s by a parse of the whole body)."""
+    body = robots_lines(50 * MiB, late_rule_at=600 * 1024)
+    sent = [0]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.path != "/robots.txt":
+            return html(request.path)
+        resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        resp.content_length = len(body)
+        await resp.prepare(request)
+        view = memoryview(body)
+        for i in range(0, len(view), 64 * 1024):
+            await resp.write(view[i:i + 64 * 1024])
+            sent[0] = i + 64 * 1024
+        return resp
+
+    ticks = [time.monotonic()]
+
+    async def ticker() -> None:
+        while True:
+            await asyncio.sleep(0.01)
+            ticks.append(time.monotonic())
+
+    async with serve({"/{tail:.*}": handler}) as base:
+        tick = asyncio.create_task(ticker())
+        try:
+            result, spider = await crawl({"start_urls": [
+                f"{base}/private/x", f"{base}/late/x", f"{base}/ok"]})
+        finally:
+            tick.cancel()
+            ticks.append(time.monotonic())
+    assert set(spider.pages) == {f"{base}/late/x", f"{base}/ok"}
+    assert result.stats["filtered/robots"] == 1
+    assert sent[0] < 16 * MiB, f"the server sent {sent[0] / MiB:.0f} MiB of robots.txt"
+    longest = max(b - a for a, b in itertools.pairwise(ticks))  # between two loop turns
+    print(f"\nLOOP: longest wait for a 10 ms timer during the crawl {longest:.3f}s")
+    assert longest < 2.0
+
+
+async def test_robots_txt_is_parsed_and_checked_off_the_event_loop(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 400 KiB robots.txt of 16,000 rules (about half a second to parse): parsed in a
+    worker thread, not on the event loop's, and its rules applied (pages checked against it
+    off the loop too)."""
+    import threading
+
+    import acrawl.robots
+
+    rules = "".join(f"Disallow: /d/{i}/*.php$\n" for i in range(16_000)) + "Disallow: /no\n"
+    robots = ("User-agent: *\n" + rules).encode()
+    assert 300 * 1024 < len(robots) < 500 * 1024
+    threads: list[str] = []
+    real_parse = acrawl.robots.Protego.parse
+    real_can_fetch = acrawl.robots.Protego.can_fetch
+
+    def parse(text: str) -> Any:
+        threads.append("parse:" + threading.current_thread().name)
+        return real_parse(text)
+
+    def can_fetch(self: Any, url: str, user_agent: str) -> bool:
+        threads.append("check:" + threading.current_thread().name)
+        return bool(real_can_fetch(self, url, user_agent))
+
+    monkeypatch.setattr(acrawl.robots.Protego, "parse", parse)
+    monkeypatch.setattr(acrawl.robots.Protego, "can_fetch", can_fetch)
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.path == "/robots.txt":
+            return web.Response(body=robots, content_type="text/plain")
+        return html(request.path)
+
+    loop_thread = threading.current_thread().name
+    async with serve({"/{tail:.*}": handler}) as base:
+        result, spider = await crawl({"start_urls": [f"{base}/no/x", f"{base}/d/7/a.php",
+                                                     f"{base}/d/7/a.phpx", f"{base}/yes"]})
+    assert set(spider.pages) == {f"{base}/d/7/a.phpx", f"{base}/yes"}
+    assert result.stats["filtered/robots"] == 2
+    assert len([t for t in threads if t.startswith("parse:")]) == 1
+    assert len([t for t in threads if t.startswith("check:")]) == 4
+    assert all(not t.endswith(":" + loop_thread) for t in threads), threads
