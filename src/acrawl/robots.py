@@ -30,14 +30,14 @@ from protego import Protego
 
 from .errors import BlockedAddress, DownloadError
 from .hookspecs import hookimpl
-from .urls import host_key
+from .urls import host_key, scheme_of
 
 if TYPE_CHECKING:
     from .http import Request, Response
     from .settings import Settings
     from .spider import Spider
 
-__all__ = ["ROBOTS_MAX_SIZE", "RobotsGate", "acrawl_open_gate"]
+__all__ = ["ROBOTS_MAX_SIZE", "RobotsGate", "acrawl_open_gate", "robots_origin"]
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class RobotsGate:
         parts = urlsplit(request.url)
         if parts.path == "/robots.txt":
             return None
-        origin = f"{parts.scheme}://{parts.netloc}"
+        origin = robots_origin(request.url)
         rules = self._rules.get(origin)
         if rules is _DISALLOW_ALL and time.monotonic() > self._unavailable_until.get(origin, 0):
             self._rules.pop(origin, None)
@@ -150,6 +150,14 @@ class RobotsGate:
                        url, self._unavailable_for)
         self._unavailable_until[origin] = time.monotonic() + self._unavailable_for
         return _DISALLOW_ALL
+
+
+def robots_origin(url: str) -> str:
+    """The origin whose robots.txt rules ``url``: scheme, host and port only, as the client
+    connects to them (``http://u:p@Host:80/x`` -> ``http://host``). Credentials, letter case
+    and a default port are not part of it, so robots.txt is fetched once per origin, and
+    without credentials."""
+    return f"{scheme_of(url)}://{host_key(url)}"
 
 
 def _parse(resp: Response) -> Any:

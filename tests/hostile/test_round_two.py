@@ -19,6 +19,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from aiohttp import web
@@ -434,3 +435,41 @@ async def test_robots_txt_is_parsed_and_checked_off_the_event_loop(
     assert len([t for t in threads if t.startswith("parse:")]) == 1
     assert len([t for t in threads if t.startswith("check:")]) == 4
     assert all(not t.endswith(":" + loop_thread) for t in threads), threads
+
+
+# -- 5. robots.txt per origin, not per credential spelling ----------------------------------------
+async def test_robots_txt_is_fetched_once_per_origin_and_without_credentials() -> None:
+    """Links to ``http://u1:p1@host/``, ``HTTP://u4:p4@host/``, ``http://host/`` ... are one origin:
+    robots.txt is fetched once, without an Authorization header (it was fetched once per
+    credential spelling, sending each its credentials)."""
+    robots_hits: list[dict[str, str]] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.path == "/robots.txt":
+            robots_hits.append(dict(request.headers))
+            return web.Response(text="User-agent: *\nDisallow: /private/\n")
+        return html(request.path)
+
+    async with serve({"/{tail:.*}": handler}) as base:
+        hostport = base.removeprefix("http://")
+        urls = [f"http://u1:p1@{hostport}/a", f"http://u2:p2@{hostport}/b",
+                f"http://u3@{hostport}/c", f"http://{hostport}/d",
+                f"HTTP://u4:p4@{hostport}/e",
+                f"http://u5:p5@{hostport}/private/f"]
+        result, spider = await crawl({"start_urls": urls}, {"per_host_concurrency": 8})
+    assert len(robots_hits) == 1, robots_hits
+    assert "Authorization" not in robots_hits[0]
+    assert sorted(urlsplit(u).path for u in spider.pages) == ["/a", "/b", "/c", "/d", "/e"]
+    assert result.stats["filtered/robots"] == 1
+
+
+@pytest.mark.parametrize(("url", "origin"), [
+    ("http://u:p@Example.TEST:80/x?y", "http://example.test"),
+    ("https://u@example.test:443/", "https://example.test"),
+    ("HTTP://example.test:8080/a", "http://example.test:8080"),
+    ("http://u:p@[::1]:81/", "http://[::1]:81"),
+])
+def test_robots_origin_is_scheme_host_and_port_only(url: str, origin: str) -> None:
+    from acrawl.robots import robots_origin
+
+    assert robots_origin(url) == origin
