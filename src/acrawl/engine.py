@@ -23,7 +23,6 @@ import random
 import reprlib
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
-from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -38,6 +37,7 @@ from .errors import (
     RequestIgnored,
     TooManyRedirects,
 )
+from .headers import retry_after_seconds
 from .http import CREDENTIAL_HEADERS, Failure, Link, Request, Response
 from .throttle import AutoThrottle
 from .urls import FETCHABLE_SCHEMES, canonicalize, host_key, redirect_url, scheme_of
@@ -827,20 +827,7 @@ async def _as_async(source: Any) -> Any:
 
 
 def _retry_after(response: Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        from datetime import datetime
-        from email.utils import parsedate_to_datetime
-
-        when = parsedate_to_datetime(value)
-        return max(0.0, (when - datetime.now(UTC)).total_seconds())
-    except (TypeError, ValueError, IndexError):
-        return None
+    return retry_after_seconds(response.headers.get("Retry-After"))
 
 
 def _redirected(request: Request, target: str, status: int, chain: list[str]) -> Request:

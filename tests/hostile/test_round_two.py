@@ -473,3 +473,46 @@ def test_robots_origin_is_scheme_host_and_port_only(url: str, origin: str) -> No
     from acrawl.robots import robots_origin
 
     assert robots_origin(url) == origin
+
+
+# -- 6. Retry-After values that look numeric and are not ------------------------------------------
+async def test_unusable_retry_after_falls_back_to_the_default_backoff() -> None:
+    """503 with ``Retry-After: ²`` (``str.isdigit()`` says yes, ``float()`` says no), Arabic-
+    Indic digits, ``1.5`` and a word, then 200: each page is retried once after the default
+    backoff (0.25-0.75 s for a first retry) and reaches its callback; no internal error."""
+    values = {"/sup": "\u00b2", "/arabic": "\u0661\u0662", "/decimal": "1.5", "/word": "soon"}
+    hits: dict[str, list[float]] = {path: [] for path in values}
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.path not in values:
+            return web.Response(status=404)
+        hits[request.path].append(time.monotonic())
+        if len(hits[request.path]) == 1:
+            return web.Response(status=503, headers={"Retry-After": values[request.path]})
+        return html(request.path)
+
+    async with serve({"/{tail:.*}": handler}) as base:
+        result, spider = await crawl({"start_urls": [base + path for path in values]},
+                                     {"retry_times": 2, "max_retry_after": 30})
+    assert result.stats["errors/internal"] == 0
+    assert spider.failures == []
+    assert set(spider.pages) == {base + path for path in values}
+    assert result.stats["retries/http_503"] == len(values)
+    for path, (first, second) in hits.items():
+        assert second - first >= 0.25 - 0.01, (path, second - first)
+
+
+@pytest.mark.parametrize(("value", "seconds"), [
+    ("120", 120.0), (" 7 ", 7.0), ("0", 0.0), ("9" * 5000, 1e15),
+    ("\u00b2", None), ("\u0661\u0662", None), ("1.5", None), ("-1", None), ("", None),
+    (None, None), ("soon", None), ("\udce9", None), ("Wed, 99 Oct 2026 07:28:00 GMT", None),
+    ("Wed, 31 Dec 1969 23:00:00 GMT", 0.0),
+    ("Thu, 01 Jan 1970 00:02:00 GMT", 60.0), ("Thu, 01 Jan 1970 00:02:00 -0000", 60.0),
+])
+def test_retry_after_seconds(value: str | None, seconds: float | None) -> None:
+    from datetime import UTC, datetime
+
+    from acrawl.headers import retry_after_seconds
+
+    now = datetime(1970, 1, 1, 0, 1, tzinfo=UTC)
+    assert retry_after_seconds(value, now) == seconds
