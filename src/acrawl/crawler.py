@@ -232,6 +232,8 @@ class Crawler:
             )
             if self.frontier is not None:
                 self.frontier.bind_scheduler(scheduler)
+            if hasattr(self.downloader, "on_sent"):  # delays count from when requests are sent
+                self.downloader.on_sent = scheduler.sent
             self.engine = Engine(
                 spider=self.spider, settings=self.settings, hooks=self.hooks,
                 scheduler=scheduler, downloader=self.downloader, sinks=sinks, gates=gates,

@@ -114,15 +114,26 @@ class GuardedResolver(AbstractResolver):
             await self._inner.close()
 
 
-#: set by ``AiohttpDownloader._send`` for one request: ``[True]`` once the connection of its
-#: latest try came from the pool
-_REUSED: contextvars.ContextVar[list[bool] | None] = contextvars.ContextVar(
-    "acrawl_connection_reused", default=None)
+class _Attempt:
+    """What the connector tells the request being sent (through ``_ATTEMPT``)."""
+
+    __slots__ = ("on_sent", "request", "reused")
+
+    def __init__(self, request: Request, on_sent: Callable[[Request], None] | None) -> None:
+        self.request = request
+        self.on_sent = on_sent
+        self.reused = False  # the connection of the latest try came from the pool
+
+
+#: set by ``AiohttpDownloader._send`` for the request it is sending
+_ATTEMPT: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar(
+    "acrawl_attempt", default=None)
 
 
 class _PoolAwareConnector(aiohttp.TCPConnector):
-    """A connector that tells the request being sent (through ``_REUSED``) whether its
-    connection was reused from the pool or opened for it."""
+    """A connector that tells the request being sent (through ``_ATTEMPT``) whether its
+    connection was reused from the pool or opened for it, and when it was ready: the moment
+    the request goes out (``on_sent``)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -132,15 +143,17 @@ class _PoolAwareConnector(aiohttp.TCPConnector):
         self, req: aiohttp.ClientRequest, traces: list[Trace],
         timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 - aiohttp's signature
     ) -> Connection:
-        reused = _REUSED.get()
-        if reused is None:
+        attempt = _ATTEMPT.get()
+        if attempt is None:
             return await super().connect(req, traces, timeout)
-        reused[0] = False  # (stays False if connecting fails)
+        attempt.reused = False  # (stays False if connecting fails)
         conn = await super().connect(req, traces, timeout)
         protocol = conn.protocol
         if protocol is not None:
-            reused[0] = protocol in self._served
+            attempt.reused = protocol in self._served
             self._served.add(protocol)
+        if attempt.on_sent is not None:
+            attempt.on_sent(attempt.request)
         return conn
 
 
@@ -240,6 +253,9 @@ class AiohttpDownloader(Downloader):
         self.verify_tls = verify_tls
         self._session: aiohttp.ClientSession | None = None
         self._fresh: aiohttp.ClientSession | None = None
+        #: called with each request the moment it is sent (its connection is ready): the
+        #: scheduler counts a host's delay from there
+        self.on_sent: Callable[[Request], None] | None = None
         self._proxy_checked: dict[str, str] = {}
 
     @classmethod
@@ -281,7 +297,7 @@ class AiohttpDownloader(Downloader):
         request that failed on a reused connection is sent again."""
         if self._fresh is None:
             self._fresh = self._new_session(
-                functools.partial(aiohttp.TCPConnector, force_close=True),
+                functools.partial(_PoolAwareConnector, force_close=True),
                 self._ensure_session().cookie_jar)
         return self._fresh
 
@@ -380,22 +396,23 @@ class AiohttpDownloader(Downloader):
         from the pool and was closed or reset before any answer (a server or load balancer
         that had dropped the idle connection) is sent once more on a fresh connection: a
         stale connection is not the server's error and costs no retry."""
-        reused = [False]
-        token = _REUSED.set(reused)
+        attempt = _Attempt(request, self.on_sent)
+        token = _ATTEMPT.set(attempt)
         try:
-            return await session.request(request.method, request.url, headers=headers,
-                                         data=request.body, allow_redirects=False,
-                                         proxy=self.proxy)
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
-            if not reused[0] or isinstance(exc, aiohttp.ClientConnectorError):
-                raise
-            logger.debug("%s: %s on a reused connection; again on a fresh one",
-                         request.url, type(exc).__name__)
+            try:
+                return await session.request(request.method, request.url, headers=headers,
+                                             data=request.body, allow_redirects=False,
+                                             proxy=self.proxy)
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+                if not attempt.reused or isinstance(exc, aiohttp.ClientConnectorError):
+                    raise
+                logger.debug("%s: %s on a reused connection; again on a fresh one",
+                             request.url, type(exc).__name__)
+            return await self._fresh_session().request(
+                request.method, request.url, headers=headers, data=request.body,
+                allow_redirects=False, proxy=self.proxy)
         finally:
-            _REUSED.reset(token)
-        return await self._fresh_session().request(
-            request.method, request.url, headers=headers, data=request.body,
-            allow_redirects=False, proxy=self.proxy)
+            _ATTEMPT.reset(token)
 
     async def _check_through_proxy(self, host: str, request: Request) -> None:
         """With a proxy the proxy resolves names, so the guard checks them here first."""

@@ -12,7 +12,11 @@ a ``Content-Length`` body), keeps the connection open for the next request unles
         ...                                     # crawl server.url("/")
         assert server.requests[0].target == "/"
 
-Loopback only: it binds 127.0.0.1 (or another 127.x address) on a free port.
+Loopback only: it binds 127.0.0.1 (or another 127.x address) on a free port, and the same
+port of each of ``also`` (more loopback addresses: more hosts).
+
+Run as a script it serves small pages in a process of its own, so that the times it records
+are not those of a busy crawler's event loop (see :func:`main`).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ class RawRequest:
     connection: int  # 0, 1, 2, ... in the order the server accepted connections
     index: int  # this request's position on its connection (0: the connection is fresh)
     time: float  # time.monotonic() when the request head had arrived
+    local: str = ""  # the address it arrived on
 
     @property
     def path(self) -> str:
@@ -71,13 +76,15 @@ def reply(status: int = 200, headers: dict[str, str] | list[tuple[str, str]] | N
 
 
 class RawServer:
-    def __init__(self, respond: Respond, host: str = "127.0.0.1") -> None:
+    def __init__(self, respond: Respond, host: str = "127.0.0.1", *,
+                 also: tuple[str, ...] | list[str] = (), port: int = 0) -> None:
         self.respond = respond
         self.host = host
-        self.port = 0
+        self.also = tuple(also)
+        self.port = port
         self.requests: list[RawRequest] = []
         self.connections = 0
-        self._server: asyncio.Server | None = None
+        self._servers: list[asyncio.Server] = []
         self._tasks: set[asyncio.Task[Any]] = set()
 
     @property
@@ -91,19 +98,27 @@ class RawServer:
         return [r.path for r in self.requests]
 
     async def start(self) -> RawServer:
-        self._server = await asyncio.start_server(self._serve, self.host, 0)
-        self.port = self._server.sockets[0].getsockname()[1]
+        first = await asyncio.start_server(self._serve, self.host, self.port)
+        self._servers.append(first)
+        self.port = first.sockets[0].getsockname()[1]
+        try:
+            for host in self.also:
+                self._servers.append(await asyncio.start_server(self._serve, host, self.port))
+        except BaseException:
+            await self.close()
+            raise
         return self
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        for server in self._servers:
+            server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for server in self._servers:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2)
-            self._server = None
+                await asyncio.wait_for(server.wait_closed(), 2)
+        self._servers = []
 
     async def __aenter__(self) -> RawServer:
         return await self.start()
@@ -117,9 +132,10 @@ class RawServer:
         self._tasks.add(task)
         connection = self.connections
         self.connections += 1
+        local = str(writer.get_extra_info("sockname")[0])
         try:
             for index in range(10_000):
-                request = await self._read_request(reader, connection, index)
+                request = await self._read_request(reader, connection, index, local)
                 if request is None:
                     return
                 self.requests.append(request)
@@ -143,11 +159,12 @@ class RawServer:
                 await writer.wait_closed()
 
     async def _read_request(self, reader: asyncio.StreamReader, connection: int,
-                            index: int) -> RawRequest | None:
+                            index: int, local: str) -> RawRequest | None:
         try:
             head = await reader.readuntil(b"\r\n\r\n")
         except asyncio.IncompleteReadError:
             return None  # the client closed the connection
+        arrived = time.monotonic()
         if len(head) > _MAX_HEAD:
             return None
         lines = head.decode("latin-1").split("\r\n")
@@ -159,4 +176,91 @@ class RawServer:
                 headers[name.strip().lower()] = value.strip()
         length = int(headers.get("content-length", "0") or 0)
         body = await reader.readexactly(length) if length else b""
-        return RawRequest(method, target, headers, body, connection, index, time.monotonic())
+        return RawRequest(method, target, headers, body, connection, index, arrived, local)
+
+
+# -- as a script: small pages, out of the crawler's process --------------------------------------
+class _PageProtocol(asyncio.Protocol):
+    """Answers every request head (bodiless requests only) with ``page``, keeping the
+    connection open, and records the arrival time the moment the bytes are read."""
+
+    def __init__(self, page: bytes, times: dict[str, list[float]]) -> None:
+        self.page = page
+        self.times = times
+        self.buffer = b""
+        self.local = ""
+        self.transport: Any = None  # (uvloop's transports are no asyncio.Transport)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        self.local = str(transport.get_extra_info("sockname")[0])
+
+    def data_received(self, data: bytes) -> None:
+        arrived = time.monotonic()
+        self.buffer += data
+        assert self.transport is not None
+        while b"\r\n\r\n" in self.buffer:
+            head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+            target = head.split(b" ", 2)[1] if head.count(b" ") >= 2 else b"/"
+            if target == b"/__times":
+                import json
+
+                body = json.dumps(self.times).encode()
+                self.transport.write(reply(200, {"Connection": "close"}, body,
+                                           content_type="application/json"))
+                self.transport.close()
+                return
+            self.times.setdefault(self.local, []).append(arrived)
+            self.transport.write(self.page)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python raw_server.py --hosts 127.0.1.1 127.0.1.2 ...``: serves a small page on every
+    path of every host (one port, printed as ``PORT <n>`` once listening) and records when each
+    request arrived (``time.monotonic()``, the machine's monotonic clock, comparable between
+    processes), as soon as its bytes are read; ``GET /__times`` answers ``{address: [arrival
+    times]}`` as JSON. Stops on stdin's end or after ``--lifetime`` seconds."""
+    import argparse
+    import socket
+    import sys
+    import threading
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--hosts", nargs="+", default=["127.0.0.1"])
+    parser.add_argument("--lifetime", type=float, default=300.0)
+    args = parser.parse_args(argv)
+    page = reply(200, body=b"<html><head><title>" + b"x" * 2000 + b"</title></head></html>")
+    times: dict[str, list[float]] = {}
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        probe = socket.socket()
+        probe.bind((args.hosts[0], 0))
+        port = probe.getsockname()[1]
+        probe.close()
+        servers = [await loop.create_server(lambda: _PageProtocol(page, times), host, port,
+                                            backlog=1024) for host in args.hosts]
+        print(f"PORT {port}", flush=True)
+        stop = asyncio.Event()
+
+        def wait_for_stdin() -> None:
+            sys.stdin.read()
+            loop.call_soon_threadsafe(stop.set)
+
+        threading.Thread(target=wait_for_stdin, daemon=True).start()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), args.lifetime)
+        for server in servers:
+            server.close()
+
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop comes with the speed extra
+        asyncio.run(run())
+    else:
+        uvloop.run(run())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
