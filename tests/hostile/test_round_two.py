@@ -613,3 +613,60 @@ async def test_download_delay_holds_over_many_hosts_at_once() -> None:
     print(f"\nGAPS over {count} hosts: shortest {[round(g, 3) for g in gaps[:5]]}")
     assert len(gaps) == 2 * count
     assert gaps[0] >= delay - 0.02, gaps[:10]
+
+
+# -- 100,000 nested <div>s ------------------------------------------------------------------------
+class LinkFollower(Probe):
+    """Follows ``response.links()`` (the engine's ``follow_links``), not ``css("a")``."""
+
+    name = "round-two-follower"
+    follow_links = True
+
+
+async def test_links_inside_and_after_100000_nested_divs_are_found() -> None:
+    """A page of 100,000 nested ``<div>``s (1.1 MB) with a link before, inside and after the
+    nesting, and links in a comment and a script that are none: the HTML parser's tree stops
+    at 2,047 levels, so only the first link was followed. Now all three real ones are, and
+    only those."""
+    depth = 100_000
+    page = ('<html><head><title>deep</title></head><body><a href="/before">before</a>'
+            + "<div>" * depth
+            + '<a href="/inside?a=1&amp;b=2">inside</a><!-- <a href="/comment">c</a> -->'
+            + '<script>document.write("<a href=/script>s</a>")</script>'
+            + "</div>" * depth
+            + '<p><a href="/after">after</a></p></body></html>').encode()
+    hits: list[str] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        hits.append(request.path_qs)
+        if request.path == "/":
+            return web.Response(body=page, content_type="text/html")
+        return html(request.path)
+
+    async with serve({"/{tail:.*}": handler}) as base:
+        crawler = Crawler.create(LinkFollower, spider_args={"start_urls": [base + "/"]},
+                                 settings={"timeout": 10.0, "obey_robots": False,
+                                           "max_depth": 1},
+                                 outputs=[], entry_points=False)
+        result = await asyncio.wait_for(crawler.crawl(), 60)
+    assert sorted(hits) == ["/", "/after", "/before", "/inside?a=1&b=2"]
+    assert result.stats["errors/internal"] == 0 and result.stats["errors/plugin"] == 0
+    assert result.stats["pages"] == 4
+
+
+def test_a_cut_tree_is_recognised_and_an_ordinary_one_is_not() -> None:
+    from acrawl.http import Request, Response
+    from acrawl.linkextract import _cut, acrawl_extract_links
+
+    def response(body: str) -> Response:
+        return Response(url="http://a.test/", status=200, request=Request("http://a.test/"),
+                        headers={"Content-Type": "text/html; charset=windows-1252"},
+                        body=body.encode("cp1252"))
+
+    flat = response("<p>" + '<a href="/x" rel="nofollow">x</a>' * 3 + "</p>" * 5000)
+    deep = response("<div>" * 3000 + '<a href="/caf\xe9">x</a>' + "</div>" * 3000
+                    + '<area href="/y" rel=NOFOLLOW>')
+    assert not _cut(flat.selector.root) and _cut(deep.selector.root)
+    assert [(link.url, link.nofollow) for link in acrawl_extract_links(deep) or []] == [
+        ("/caf\xe9", False), ("/y", True)]
+    assert [link.url for link in acrawl_extract_links(flat) or []] == ["/x"] * 3
