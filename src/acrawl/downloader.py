@@ -157,62 +157,133 @@ class _PoolAwareConnector(aiohttp.TCPConnector):
         return conn
 
 
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
 class _Decoder:
-    """Incremental, bounded decompression for one Content-Encoding."""
+    """Incremental, bounded decompression for one Content-Encoding.
+
+    The body may arrive split anywhere — between two gzip members, inside a member's header,
+    after a single byte — and decodes to the same bytes however it is split. After the end of
+    the compressed data, bytes that do not start another gzip member are not part of the body
+    (``done``); for brotli, any such byte is an error (the decoder refuses it)."""
 
     def __init__(self, encoding: str) -> None:
         self.encoding = encoding
         #: the compressed stream ended: what follows is not part of the body (and feeding it
         #: to zlib would only pile it up in ``unused_data``), so the reader stops
         self.done = False
-        if encoding in ("gzip", "x-gzip"):
+        #: input held back until there is enough to decide on it: the first byte of a
+        #: deflate body (zlib-wrapped or raw?), a partial gzip magic after a member's end
+        self._held = b""
+        self._gzip = encoding in ("gzip", "x-gzip")
+        if self._gzip:
             self._z: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
         elif encoding == "deflate":
-            self._z = None  # zlib-wrapped or raw, decided on first bytes
+            self._z = None  # zlib-wrapped or raw, decided on the first two bytes
         elif encoding == "br" and _HAS_BR:
             self._z = _brotli.Decompressor()
         else:
             raise ValueError(encoding)
 
     def feed(self, data: bytes, limit: int) -> bytes:
-        """Decompress ``data``, returning at most ``limit`` bytes (more input is dropped)."""
-        if self.encoding == "deflate" and self._z is None:
-            zlib_header = len(data) >= 2 and (data[0] & 0x0F) == 8 and (
-                (data[0] << 8 | data[1]) % 31 == 0)
-            raw = not zlib_header
-            self._z = zlib.decompressobj(-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
+        """Decompress ``data``, returning at most ``limit + 1`` bytes (one more than allowed
+        tells the caller the body is over its limit; the input left then is dropped)."""
+        if self.done:
+            return b""
+        if self._held:
+            data, self._held = self._held + data, b""
         if self.encoding == "br":
-            out = [self._z.process(data, output_buffer_limit=_CHUNK)]
-            size = len(out[0])
-            while size <= limit and not self._z.is_finished():
-                piece = self._z.process(b"", output_buffer_limit=_CHUNK)
-                if not piece:
-                    break
-                out.append(piece)
-                size += len(piece)
-            self.done = self._z.is_finished()
-            return b"".join(out)
+            return self._feed_brotli(data, limit)
         out = []
         size = 0
         buf = data
-        while buf and size <= limit:
-            piece = self._z.decompress(buf, min(_CHUNK, limit - size + 1))
+        while size <= limit:
+            z = self._z
+            if z is None:  # the start of a deflate body, or between two gzip members
+                if len(buf) < 2:
+                    if buf and (not self._gzip or buf == _GZIP_MAGIC[:1]):
+                        self._held = buf  # too little to decide: wait for more
+                        break
+                    if not buf:
+                        break
+                if self._gzip:
+                    if buf[:2] != _GZIP_MAGIC:  # not another member: the body ended
+                        self.done = True
+                        break
+                    z = self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                else:
+                    zlib_header = (buf[0] & 0x0F) == 8 and (buf[0] << 8 | buf[1]) % 31 == 0
+                    z = self._z = zlib.decompressobj(
+                        zlib.MAX_WBITS if zlib_header else -zlib.MAX_WBITS)
+            step = min(_CHUNK, limit - size + 1)
+            piece = z.decompress(buf, step)
             out.append(piece)
             size += len(piece)
-            buf = self._z.unconsumed_tail
-            if self._z.eof:
+            if z.eof:
                 # the input left after the end of the stream is ``unused_data`` alone: when
                 # the output cap was hit at the member's end, ``unconsumed_tail`` still holds
                 # the same bytes, and taking both would double them at every member
-                rest = self._z.unused_data
-                if self.encoding != "deflate" and rest[:2] == b"\x1f\x8b":
-                    # a multi-member gzip body: the next member follows
-                    self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                    buf = rest
-                    continue
-                self.done = True
-                break
+                buf = z.unused_data
+                if not self._gzip:
+                    self.done = True
+                    break
+                self._z = None  # another member may follow: its first bytes tell
+                continue
+            buf = z.unconsumed_tail
+            if not buf and len(piece) < step:
+                break  # all input used, and no output held back by the step's cap
         return b"".join(out)
+
+    def _feed_brotli(self, data: bytes, limit: int) -> bytes:
+        z = self._z
+        out = [z.process(data, output_buffer_limit=min(_CHUNK, limit + 1))]
+        size = len(out[0])
+        # (can_accept_more_data() may say yes while output is still held back: drain until
+        # the stream is finished or nothing more comes)
+        while size <= limit and not z.is_finished():
+            piece = z.process(b"", output_buffer_limit=min(_CHUNK, limit - size + 1))
+            if not piece:
+                break
+            out.append(piece)
+            size += len(piece)
+        self.done = z.is_finished()
+        return b"".join(out)
+
+
+class _DecodedBody:
+    """A compressed body as it arrives: ``add`` decodes one network chunk within what is left
+    of ``limit``, and says when reading should stop (the body was cut at the limit, or the
+    compressed data ended). Used by the downloader and, alone, by the decoder's tests."""
+
+    __slots__ = ("chunks", "decoder", "limit", "size", "truncated")
+
+    def __init__(self, decoder: _Decoder, limit: int) -> None:
+        self.decoder = decoder
+        self.limit = limit
+        self.size = 0
+        self.chunks: list[bytes] = []
+        self.truncated = False
+
+    def add(self, chunk: bytes) -> bool:
+        decoder = self.decoder
+        if decoder.done:  # (brotli only: the reader stops at the end of gzip and deflate)
+            if chunk:
+                raise ValueError("data after the end of the brotli stream")
+            return False
+        data = decoder.feed(chunk, self.limit - self.size)
+        self.size += len(data)
+        if self.size > self.limit:
+            self.chunks.append(data[: len(data) - (self.size - self.limit)])
+            self.truncated = True
+            return True
+        self.chunks.append(data)
+        # at the end of a brotli stream one more read tells whether bytes follow (an error)
+        return decoder.done and decoder.encoding != "br"
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
 
 
 class AiohttpDownloader(Downloader):
@@ -449,21 +520,26 @@ class AiohttpDownloader(Downloader):
         if decoder is None and declared is not None and declared > limit:
             logger.warning("%s: Content-Length %d exceeds the size limit %d; cut",
                            resp.url, declared, limit)
-        chunks: list[bytes] = []
-        size = 0
-        truncated = False
-        async for chunk in resp.content.iter_chunked(_CHUNK):
-            data = decoder.feed(chunk, limit - size) if decoder else chunk
-            size += len(data)
-            if size > limit:
-                chunks.append(data[: len(data) - (size - limit)])
-                truncated = True
-                break
-            chunks.append(data)
-            if decoder is not None and decoder.done:
-                if not resp.content.at_eof():  # bytes after the compressed stream: not read,
-                    resp.close()               # and the connection is not reused
-                break
+        if decoder is not None:
+            decoded = _DecodedBody(decoder, limit)
+            async for chunk in resp.content.iter_chunked(_CHUNK):
+                if decoded.add(chunk):
+                    break
+            truncated = decoded.truncated
+            if not truncated and decoder.done and not resp.content.at_eof():
+                resp.close()  # bytes after the compressed data: not read, connection not reused
+            chunks = decoded.chunks
+        else:
+            chunks = []
+            size = 0
+            truncated = False
+            async for chunk in resp.content.iter_chunked(_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    chunks.append(chunk[: len(chunk) - (size - limit)])
+                    truncated = True
+                    break
+                chunks.append(chunk)
         if truncated:
             resp.close()
             logger.warning("%s: response larger than its size limit (%d bytes); cut",

@@ -3,10 +3,12 @@ header bytes that are not valid text, a keep-alive connection closed when it is 
 framing that lies.
 
 The test gives a ``respond(request)`` function (plain or ``async``) returning the raw bytes to
-write — :func:`reply` builds an ordinary response — or ``None`` to close the connection
-without answering. The server parses just enough of each request (request line, headers,
-a ``Content-Length`` body), keeps the connection open for the next request unless the reply
-(or the request) says ``Connection: close``, and records every request.
+write — :func:`reply` builds an ordinary response — or a list of byte strings, written one by
+one with a pause between them (so the client reads them apart: framing cases), or ``None`` to
+close the connection without answering. The server parses just enough of each request
+(request line, headers, a ``Content-Length`` body), keeps the connection open for the next
+request unless the reply (or the request) says ``Connection: close``, and records every
+request.
 
     async with RawServer(lambda req: reply(200, body=b"hi")) as server:
         ...                                     # crawl server.url("/")
@@ -30,7 +32,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["RawRequest", "RawServer", "reply"]
+__all__ = ["RawRequest", "RawServer", "chunked", "reply"]
 
 _MAX_HEAD = 64 * 1024
 
@@ -55,7 +57,9 @@ class RawRequest:
         return self.target.split("?", 1)[0]
 
 
-Reply = bytes | None
+Reply = bytes | list[bytes] | None
+#: the pause between the pieces of a reply given as a list
+PAUSE = 0.05
 Respond = Callable[[RawRequest], Reply | Awaitable[Reply]]
 
 
@@ -73,6 +77,19 @@ def reply(status: int = 200, headers: dict[str, str] | list[tuple[str, str]] | N
     head = f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}\r\n".encode()
     head += b"".join(f"{k}: {v}\r\n".encode("latin-1") for k, v in items)
     return head + raw_headers + b"\r\n" + body
+
+
+def chunked(status: int, headers: dict[str, str], pieces: list[bytes]) -> list[bytes]:
+    """A ``Transfer-Encoding: chunked`` response whose chunks are ``pieces``, as a reply to
+    be written piece by piece (the head with the first chunk, the terminator with the last)."""
+    head = f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}\r\n".encode()
+    head += b"".join(f"{k}: {v}\r\n".encode("latin-1") for k, v in headers.items())
+    head += b"Transfer-Encoding: chunked\r\n\r\n"
+    frames = [b"%x\r\n%s\r\n" % (len(p), p) for p in pieces if p]
+    frames = frames or [b""]
+    frames[0] = head + frames[0]
+    frames[-1] += b"0\r\n\r\n"
+    return frames
 
 
 class RawServer:
@@ -144,9 +161,13 @@ class RawServer:
                     out = await out
                 if out is None:  # close without answering
                     return
-                writer.write(out)
-                await writer.drain()
-                head = out.split(b"\r\n\r\n", 1)[0].lower()
+                pieces = out if isinstance(out, list) else [out]
+                for i, piece in enumerate(pieces):
+                    if i:
+                        await asyncio.sleep(PAUSE)
+                    writer.write(piece)
+                    await writer.drain()
+                head = pieces[0].split(b"\r\n\r\n", 1)[0].lower()
                 if (b"\r\nconnection: close" in head
                         or request.headers.get("connection", "").lower() == "close"):
                     return

@@ -26,7 +26,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
-from raw_server import RawRequest, RawServer, reply
+from raw_server import RawRequest, RawServer, chunked, reply
 
 import acrawl
 from acrawl.crawler import Crawler, CrawlResult
@@ -670,3 +670,47 @@ def test_a_cut_tree_is_recognised_and_an_ordinary_one_is_not() -> None:
     assert [(link.url, link.nofollow) for link in acrawl_extract_links(deep) or []] == [
         ("/caf\xe9", False), ("/y", True)]
     assert [link.url for link in acrawl_extract_links(flat) or []] == ["/x"] * 3
+
+
+# -- framing: compressed bodies split where the decoder must not lose its place -------------------
+@pytest.mark.parametrize("offset", [0, 1])
+async def test_gzip_members_split_by_the_network_at_their_boundaries_arrive_whole(
+        offset: int) -> None:
+    """A chunked gzip body of three members, sent in pieces that end exactly at a member's end
+    (``offset`` 0) or one byte into the next member's header (1), with pauses so each piece
+    is read alone: the body is all three members. The decoder took a read ending there for
+    the end of the body and dropped the rest, unflagged."""
+    members = [b"<html><title>one</title>" + b"1" * 5000, b"2" * 7000 + b"<p>two</p>",
+               b"3" * 3000 + b"</html>"]
+    parts = [gzip.compress(m, mtime=0) for m in members]
+    wire = b"".join(parts)
+    ends = [len(parts[0]) + offset, len(parts[0]) + len(parts[1]) + offset]
+    pieces = [wire[: ends[0]], wire[ends[0]: ends[1]], wire[ends[1]:]]
+    headers = {"Content-Type": "text/html", "Content-Encoding": "gzip"}
+
+    def respond(request: RawRequest) -> bytes | list[bytes]:
+        if request.path == "/robots.txt":
+            return reply(404)
+        return chunked(200, headers, pieces)
+
+    async with RawServer(respond) as server:
+        _, spider = await crawl({"start_urls": [server.url("/multi")]})
+    assert spider.failures == []
+    (response,) = spider.pages.values()
+    assert response.body == b"".join(members)
+    assert response.truncated is False
+
+
+async def test_a_body_shorter_than_its_content_length_is_a_connect_error() -> None:
+    """The server promises 10,000 bytes, sends 100 and closes: the attempt fails with a
+    ``ConnectError`` (retried, then the errback), never a short page taken for whole."""
+    def respond(request: RawRequest) -> bytes:
+        if request.path == "/robots.txt":
+            return reply(404)
+        return reply(200, {"Content-Length": "10000", "Connection": "close"}, b"x" * 100)
+
+    async with RawServer(respond) as server:
+        result, spider = await crawl({"start_urls": [server.url("/short")]}, {"retry_times": 1})
+    assert spider.pages == {}
+    assert [type(f.exception).__name__ for f in spider.failures] == ["ConnectError"]
+    assert result.stats["retries"] == 1
