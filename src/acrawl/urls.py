@@ -60,7 +60,9 @@ def fingerprint(request: Request) -> bytes:
     if request.method == "GET" and not request.body:
         url = request.url
         cut = url.find("#")  # the fragment is not part of the canonical URL: one cache entry
-        return _url_digest(url if cut < 0 else url[:cut])
+        # (unless a control character or space ends what is left: at the end of a URL it is
+        # stripped, before a fragment it is kept, percent-encoded)
+        return _url_digest(url if cut < 0 or url[cut - 1] <= " " else url[:cut])
     h = blake2b(canonicalize(request.url).encode("utf-8", "surrogatepass"),
                 digest_size=FINGERPRINT_SIZE)
     h.update(b"\0" + request.method.encode() + b"\0" + (request.body or b""))
@@ -138,7 +140,7 @@ class Joiner:
     'http://a.test/x/y'
     """
 
-    __slots__ = ("_known", "base", "dir", "origin")
+    __slots__ = ("_known", "_own_scheme", "base", "dir", "origin")
 
     def __init__(self, base: str) -> None:
         self.base = base
@@ -149,6 +151,7 @@ class Joiner:
             if i >= 0:
                 end = i
         self.origin = f"{scheme}://{rest[:end]}" if sep else ""
+        self._own_scheme = f"{scheme}://" if scheme in ("http", "https") else "\0"
         path = rest[end:].split("#", 1)[0].split("?", 1)[0] or "/"
         self.dir = path[: path.rfind("/") + 1] if path.startswith("/") else "/"
         # a link's absolute form depends only on origin + directory (unless it starts with ?
@@ -165,25 +168,38 @@ class Joiner:
         known = self._known
         absolute = known.get(href)
         if absolute is None:
-            absolute = self._join(href)
-            bare = href.strip()  # "", "?x", "#x" and "//..." depend on more than the folder
+            bare = href.strip()
+            absolute = self._resolve(bare)
+            # "", "?x", "#x", "//...", "http:x" and "\0" depend on more than the folder
             if (len(known) < _JOINED_PER_FOLDER and self.origin and bare
-                    and bare[0] not in "?#" and not bare.startswith("//")):
+                    and bare[0] not in "?#" and bare[0] > " " and not bare.startswith("//")
+                    and (":" not in bare or bare.startswith(("http://", "https://"))
+                         or not _has_scheme(bare))):
                 known[href] = absolute  # the first links met: menus, pagination
         return absolute
 
     def _join(self, href: str) -> str:
-        href = href.strip()
+        return self._resolve(href.strip())
+
+    def _resolve(self, href: str) -> str:
+        if ";" in href or not href.isprintable():
+            # urljoin removes tabs, line breaks and leading control characters (as browsers
+            # do) and drops an empty ";params": it decides these
+            return urljoin(self.base, href)
         cut = href.find("#")
         if cut > 0:  # "page#part": join the page; an empty fragment ("x#") is dropped
             head, fragment = href[:cut], href[cut:]
-            if not _has_scheme(head) or head.startswith(("http://", "https://")):
-                return self._join(head) + (fragment if len(fragment) > 1 else "")
+            # (urljoin gives a URL of another scheme than the base's back as it is)
+            if not _has_scheme(head) or head.startswith(self._own_scheme):
+                return self._resolve(head) + (fragment if len(fragment) > 1 else "")
         if (not self.origin or not href or href[0] in "?#" or href[-1] == "?"
                 or href.startswith("//") or "\\" in href):
             return urljoin(self.base, href)
         if href.startswith(("http://", "https://")):
-            return urljoin(self.base, href) if "/." in href else href
+            host_at = href.find("//") + 2  # (no host: relative to the base, for urljoin)
+            if "/." in href or host_at == len(href) or href[host_at] in "/?#":
+                return urljoin(self.base, href)
+            return href
         if _has_scheme(href) or "//" in href:  # mailto:, javascript:, odd paths
             return urljoin(self.base, href)
         # a path (no "#" is left), maybe with a query
