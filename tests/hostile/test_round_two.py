@@ -714,3 +714,30 @@ async def test_a_body_shorter_than_its_content_length_is_a_connect_error() -> No
     assert spider.pages == {}
     assert [type(f.exception).__name__ for f in spider.failures] == ["ConnectError"]
     assert result.stats["retries"] == 1
+
+
+async def test_hostile_set_cookie_headers_do_not_break_the_crawl() -> None:
+    """Set-Cookie lines of raw non-UTF-8 bytes, absurd attributes, a 4 KB name and no name,
+    next to one good cookie: the page is a page, and the good cookie comes back on the next
+    request (the others do no harm). (A NUL in a header is refused by the HTTP parser: the
+    response is invalid, a ConnectError, as browsers refuse it.)"""
+    bad = (b"Set-Cookie: caf\xe9=cr\xe8me; Path=/\r\n"
+           b"Set-Cookie: e=f; Max-Age=99999999999999999999999; Expires=Wed, 99 Foo 2026\r\n"
+           b"Set-Cookie: g=h; Domain=..; Path=\xff\r\n"
+           b"Set-Cookie: " + b"n" * 4096 + b"=v\r\n"
+           b"Set-Cookie: ;;;===;\r\n"
+           b"Set-Cookie: good=yes; Path=/\r\n")
+
+    def respond(request: RawRequest) -> bytes:
+        if request.path == "/robots.txt":
+            return reply(404)
+        if request.path == "/first":
+            return reply(200, body=b'<a href="/second">next</a>', raw_headers=bad)
+        return reply(200, body=b"second")
+
+    async with RawServer(respond) as server:
+        result, spider = await crawl({"start_urls": [server.url("/first")], "follow": True})
+    assert spider.failures == [] and result.stats["errors/internal"] == 0
+    assert set(spider.pages) == {server.url("/first"), server.url("/second")}
+    (second,) = [r for r in server.requests if r.path == "/second"]
+    assert "good=yes" in second.headers.get("cookie", "")
