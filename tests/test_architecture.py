@@ -51,7 +51,8 @@ def covers(rule: str, module: str) -> bool:
 
 #: the bottom layer: data and interfaces, imported by everything above
 BASE = frozenset({
-    "__init__", "errors", "http", "urls", "settings", "stats", "spider", "hookspecs", "gates",
+    "__init__", "errors", "http", "urls", "headers", "settings", "stats", "spider", "hookspecs",
+    "gates",
     "sinks", "sinks.base", "frontier", "frontier.base", "config", "explain",
     # the Scrapy-shaped user API built on the data: items, forms, link extractors, CrawlSpider
     "items", "forms", "linkextractors", "crawlspider",

@@ -43,7 +43,7 @@ from .settings import Layer, Settings
 from .sinks.base import Sink
 from .spider import Spider, check_spider, spider_name
 from .stats import Stats
-from .urls import host_key, hostname, scheme_of
+from .urls import host_key, hostname, redirect_url, scheme_of
 
 __all__ = ["BUILTIN_COMPONENTS", "CrawlResult", "Crawler"]
 
@@ -221,14 +221,19 @@ class Crawler:
             self._trusted_extra.add(host)
             self._origins.add(_origin(url))
 
-    async def fetch(self, url: str) -> Response:
-        """Download ``url`` outside the crawl (robots.txt, sitemaps), following redirects."""
-        request = Request(url, headers={})
+    async def fetch(self, url: str, *, max_size: int | None = None) -> Response:
+        """Download ``url`` outside the crawl (robots.txt, sitemaps), following redirects;
+        with ``max_size``, at most that many (decompressed) bytes of the body are read."""
+        meta = {"download_maxsize": max_size} if max_size else None
+        request = Request(url, headers={}, meta=meta)
         for _hop in range(self.settings["max_redirects"] + 1):
             response = await self.downloader.fetch(request)
             location = response.headers.get("Location")
             if response.status in (301, 302, 303, 307, 308) and location:
-                request = Request(response.urljoin(location))
+                try:
+                    request = Request(redirect_url(response.url, location), meta=meta)
+                except ValueError:  # an unusable Location: the 3xx answer itself decides
+                    return response
                 continue
             return response
         raise TooManyRedirects(f"too many redirects fetching {url}", request)
@@ -284,6 +289,8 @@ class Crawler:
                 self.frontier.bind_scheduler(scheduler)
             middlewares, spider_mws, pipelines = self.components(
                 gates, set_delay=scheduler.extra_delay.__setitem__)
+            if hasattr(self.downloader, "on_sent"):  # delays count from when requests are sent
+                self.downloader.on_sent = scheduler.sent
             self.engine = Engine(
                 spider=self.spider, settings=self.settings, hooks=self.hooks,
                 scheduler=scheduler, downloader=self._downloader(), sinks=sinks,

@@ -12,7 +12,7 @@ from hashlib import blake2b
 from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
-from w3lib.url import canonicalize_url
+from w3lib.url import canonicalize_url, safe_url_string
 from yarl import URL
 
 
@@ -26,7 +26,8 @@ class Fingerprintable(Protocol):
     @property
     def body(self) -> bytes | None: ...
 
-__all__ = ["FETCHABLE_SCHEMES", "canonicalize", "fingerprint", "host_key", "scheme_of"]
+__all__ = ["FETCHABLE_SCHEMES", "canonicalize", "fingerprint", "host_key", "redirect_url",
+           "scheme_of"]
 
 FETCHABLE_SCHEMES = frozenset({"http", "https"})
 FINGERPRINT_SIZE = 16
@@ -67,11 +68,33 @@ def fingerprint(request: Fingerprintable) -> bytes:
     if request.method == "GET" and not request.body:
         url = request.url
         cut = url.find("#")  # the fragment is not part of the canonical URL: one cache entry
-        return _url_digest(url if cut < 0 else url[:cut])
+        # (unless a control character or space ends what is left: at the end of a URL it is
+        # stripped, before a fragment it is kept, percent-encoded)
+        return _url_digest(url if cut < 0 or url[cut - 1] <= " " else url[:cut])
     h = blake2b(canonicalize(request.url).encode("utf-8", "surrogatepass"),
                 digest_size=FINGERPRINT_SIZE)
     h.update(b"\0" + request.method.encode() + b"\0" + (request.body or b""))
     return h.digest()
+
+
+#: header bytes that are not UTF-8 reach us as lone surrogates U+DC80..U+DCFF (aiohttp decodes
+#: header values with ``surrogateescape``): each becomes the %XX of the byte it stands for
+_ESCAPED_BYTES = {0xDC00 + b: f"%{b:02X}" for b in range(0x80, 0x100)}
+
+
+def redirect_url(base: str, location: str) -> str:
+    """The absolute URL a redirect's ``Location`` header leads to, resolved against ``base``
+    and made ASCII as browsers send it: raw bytes that are not UTF-8 (a latin-1 ``é``)
+    percent-encoded as they are (``%E9``), UTF-8 text percent-encoded as UTF-8 (``%C3%A9``),
+    a Unicode host IDNA-encoded. ``ValueError`` if no usable URL can be made of it.
+
+    ``location`` is the header value as aiohttp gives it (invalid UTF-8 bytes as the
+    surrogates of ``surrogateescape``)."""
+    text = location.translate(_ESCAPED_BYTES).strip()
+    target = safe_url_string(urljoin(base, text))  # UnicodeError (a ValueError) on the rest
+    parts = urlsplit(target)
+    parts.port  # noqa: B018 - raises ValueError on a broken netloc or port
+    return target
 
 
 def scheme_of(url: str) -> str:
@@ -125,7 +148,7 @@ class Joiner:
     'http://a.test/x/y'
     """
 
-    __slots__ = ("_known", "base", "dir", "origin")
+    __slots__ = ("_known", "_own_scheme", "base", "dir", "origin")
 
     def __init__(self, base: str) -> None:
         self.base = base
@@ -136,6 +159,7 @@ class Joiner:
             if i >= 0:
                 end = i
         self.origin = f"{scheme}://{rest[:end]}" if sep else ""
+        self._own_scheme = f"{scheme}://" if scheme in ("http", "https") else "\0"
         path = rest[end:].split("#", 1)[0].split("?", 1)[0] or "/"
         self.dir = path[: path.rfind("/") + 1] if path.startswith("/") else "/"
         # a link's absolute form depends only on origin + directory (unless it starts with ?
@@ -152,25 +176,38 @@ class Joiner:
         known = self._known
         absolute = known.get(href)
         if absolute is None:
-            absolute = self._join(href)
-            bare = href.strip()  # "", "?x", "#x" and "//..." depend on more than the folder
+            bare = href.strip()
+            absolute = self._resolve(bare)
+            # "", "?x", "#x", "//...", "http:x" and "\0" depend on more than the folder
             if (len(known) < _JOINED_PER_FOLDER and self.origin and bare
-                    and bare[0] not in "?#" and not bare.startswith("//")):
+                    and bare[0] not in "?#" and bare[0] > " " and not bare.startswith("//")
+                    and (":" not in bare or bare.startswith(("http://", "https://"))
+                         or not _has_scheme(bare))):
                 known[href] = absolute  # the first links met: menus, pagination
         return absolute
 
     def _join(self, href: str) -> str:
-        href = href.strip()
+        return self._resolve(href.strip())
+
+    def _resolve(self, href: str) -> str:
+        if ";" in href or not href.isprintable():
+            # urljoin removes tabs, line breaks and leading control characters (as browsers
+            # do) and drops an empty ";params": it decides these
+            return urljoin(self.base, href)
         cut = href.find("#")
         if cut > 0:  # "page#part": join the page; an empty fragment ("x#") is dropped
             head, fragment = href[:cut], href[cut:]
-            if not _has_scheme(head) or head.startswith(("http://", "https://")):
-                return self._join(head) + (fragment if len(fragment) > 1 else "")
+            # (urljoin gives a URL of another scheme than the base's back as it is)
+            if not _has_scheme(head) or head.startswith(self._own_scheme):
+                return self._resolve(head) + (fragment if len(fragment) > 1 else "")
         if (not self.origin or not href or href[0] in "?#" or href[-1] == "?"
                 or href.startswith("//") or "\\" in href):
             return urljoin(self.base, href)
         if href.startswith(("http://", "https://")):
-            return urljoin(self.base, href) if "/." in href else href
+            host_at = href.find("//") + 2  # (no host: relative to the base, for urljoin)
+            if "/." in href or host_at == len(href) or href[host_at] in "/?#":
+                return urljoin(self.base, href)
+            return href
         if _has_scheme(href) or "//" in href:  # mailto:, javascript:, odd paths
             return urljoin(self.base, href)
         # a path (no "#" is left), maybe with a query

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -375,6 +376,7 @@ async def test_pace_applies_a_delay_learned_after_take(clock: FakeClock) -> None
     t0 = time.monotonic()
     await s.pace(first)
     assert time.monotonic() - t0 < 0.1  # the first start is not delayed
+    s.sent(first)  # (the downloader says so when its connection is ready)
     await s.pace(second)
     assert time.monotonic() - t0 >= 0.15  # the second waits out the delay
     assert await s.take(10) == []  # the third: after the second's start + delay
@@ -382,6 +384,52 @@ async def test_pace_applies_a_delay_learned_after_take(clock: FakeClock) -> None
     assert wake == pytest.approx(0.4)
     clock.advance(wake)  # type: ignore[arg-type]
     assert urls(await s.take(10)) == ["http://a.test/2"]
+
+
+async def test_the_delay_counts_from_when_the_previous_request_was_sent(
+        clock: FakeClock) -> None:
+    """A first request whose new connection takes 0.3 s to open is sent 0.3 s after
+    ``pace`` let it go: the host's next start is the delay after *that*."""
+    s = make_scheduler(clock, per_host=1, delay=1.0)
+    await s.add([Request("http://a.test/0"), Request("http://a.test/1")])
+    (first,) = await s.take(10)
+    await s.pace(first)
+    clock.advance(0.3)  # DNS, TCP, TLS
+    s.sent(first)
+    s.release(first)
+    clock.advance(0.7)  # 1 s after pace, 0.7 s after it was sent
+    assert await s.take(10) == []
+    assert s.seconds_to_wake() == pytest.approx(0.3)
+    clock.advance(0.3)
+    (second,) = await s.take(10)
+    t0 = time.monotonic()
+    await s.pace(second)
+    assert time.monotonic() - t0 < 0.1  # the delay after the first was sent has passed
+
+
+async def test_pace_waits_for_the_previous_request_of_the_host_to_be_sent() -> None:
+    """With two slots and a delay, the second request is not let go until the first was
+    sent (then the delay): the first's slow connection cannot make the second overtake it.
+    A request that finishes without being sent (its connection failed) is not waited for."""
+    s = Scheduler(queue=MemoryQueue(), dupefilter=MemoryDupeFilter(), per_host=2, delay=0.1)
+    first, second, third = (Request(f"http://a.test/{i}") for i in range(3))
+    await s.pace(first)
+    waiting = asyncio.ensure_future(s.pace(second))
+    await asyncio.sleep(0.3)  # longer than the delay: still waiting for the first to be sent
+    assert not waiting.done()
+    sent_at = time.monotonic()
+    s.sent(first)
+    await asyncio.wait_for(waiting, 2)
+    assert time.monotonic() - sent_at >= 0.1 - 0.01
+    s.release(second)  # never sent: the next one does not wait for it
+    await asyncio.wait_for(s.pace(third), 2)
+
+
+async def test_without_a_delay_pace_waits_for_nothing() -> None:
+    s = Scheduler(queue=MemoryQueue(), dupefilter=MemoryDupeFilter(), per_host=8)
+    requests = [Request(f"http://a.test/{i}") for i in range(4)]
+    for r in requests:
+        await asyncio.wait_for(s.pace(r), 0.5)  # none is ever sent: none is waited for
 
 
 async def test_dupefilter_is_exact_across_table_growth() -> None:

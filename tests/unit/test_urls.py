@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 
 from acrawl.http import Request
 from acrawl.policies.allowed_hosts import HostMatcher
-from acrawl.urls import FETCHABLE_SCHEMES, canonicalize, fingerprint, host_key, scheme_of
+from acrawl.urls import (
+    FETCHABLE_SCHEMES,
+    canonicalize,
+    fingerprint,
+    host_key,
+    redirect_url,
+    scheme_of,
+)
 
 
 def fp(url: str, **kw: object) -> bytes:
@@ -284,3 +291,24 @@ def test_fingerprint_of_url_with_fragment_is_the_digest_of_its_whole_canonical_f
 
     url = _build(scheme, host, segments, params, fragment)
     assert fp(url) == _url_digest.__wrapped__(url)
+
+
+# -- redirect Location -----------------------------------------------------------------------
+@pytest.mark.parametrize(("location", "target"), [
+    ("/caf\udce9?q=\udce9", "http://a.test/caf%E9?q=%E9"),  # latin-1 bytes, as aiohttp gives them
+    ("/caf\u00e9", "http://a.test/caf%C3%A9"),  # UTF-8 bytes decode to text: UTF-8 %-encoded
+    ("  next  ", "http://a.test/d/next"),
+    ("//b.test/x y", "http://b.test/x%20y"),
+    ("http://b\u00fccher.test/", "http://xn--bcher-kva.test/"),
+    ("?p=2", "http://a.test/d/page?p=2"),
+    ("mailto:x@y.test", "mailto:x@y.test"),
+])
+def test_redirect_url(location: str, target: str) -> None:
+    assert redirect_url("http://a.test/d/page?p=1", location) == target
+
+
+@pytest.mark.parametrize("location", ["//[", "http://[\udce9::1/", "http://a.test:99999/",
+                                      "/\ud800"])
+def test_redirect_url_refuses_what_is_no_url(location: str) -> None:
+    with pytest.raises(ValueError):
+        redirect_url("http://a.test/", location)

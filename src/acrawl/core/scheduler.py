@@ -11,6 +11,11 @@
 ``take`` hands out a request only when its host has a free slot (``per_host``) and its delay
 (``download_delay``, robots ``Crawl-delay`` or autothrottle, whichever is largest) has passed
 since the host's previous request started. Retries wait in a timer heap, outside dedup.
+
+The delay is a promise about what the server sees, so a request "starts" when it is sent:
+the downloader reports that moment (:meth:`Scheduler.sent`, once its connection is ready —
+a new one may take long to open), and with a delay, ``pace`` lets the next request of the
+host go only after the previous one was sent (or finished), plus the delay.
 """
 
 from __future__ import annotations
@@ -52,6 +57,9 @@ class Scheduler:
         self._active: dict[str, int] = {}
         self._next_start: dict[str, float] = {}
         self._last_start: dict[str, float] = {}
+        #: host -> (the request paced last, set once it was sent or finished), while a delay
+        #: applies and that request has not been sent yet
+        self._unsent: dict[str, tuple[Request, asyncio.Future[None]]] = {}
         self._later: list[tuple[float, int, Request, Request]] = []
         self._seq = itertools.count()
         self._wake_at: float | None = None
@@ -155,19 +163,48 @@ class Scheduler:
         ``Crawl-delay`` becomes known with the first request, AutoThrottle adapts)."""
         host = request.host
         delay = self.host_delay(host)
+        if delay:  # the previous request counts from when it was sent: wait for that
+            while (previous := self._unsent.get(host)) is not None:
+                await asyncio.shield(previous[1])
         now = self._clock()
         last = self._last_start.get(host)
         start = now if last is None or not delay else max(now, last + delay)
         self._last_start[host] = start
         if delay:
             self._next_start[host] = max(self._next_start.get(host, 0.0), start + delay)
+            self._unsent[host] = (request, asyncio.get_running_loop().create_future())
         if start > now:
             await asyncio.sleep(start - now)
+
+    def sent(self, request: Request) -> None:
+        """``request`` is being sent now (the downloader's connection for it is ready): its
+        host's delay counts from this moment, not from when ``pace`` let it go."""
+        host = request.host
+        last = self._last_start.get(host)
+        if last is not None:
+            now = self._clock()
+            if now > last:
+                self._last_start[host] = now
+                delay = self.host_delay(host)
+                if delay:
+                    self._next_start[host] = max(self._next_start.get(host, 0.0), now + delay)
+        if self._unsent:
+            self._settle(request)
+
+    def _settle(self, request: Request) -> None:
+        """``request`` was sent or is finished: the next request of its host may be paced."""
+        entry = self._unsent.get(request.host)
+        if entry is not None and entry[0] is request:
+            del self._unsent[request.host]
+            if not entry[1].done():
+                entry[1].set_result(None)
 
     def release(self, request: Request) -> None:
         """Free the host slot ``request`` held (call once per taken request). A shared queue
         that keeps slots across workers is told too (``queue.release``)."""
         host = request.host
+        if self._unsent:  # finished without being sent (a failed connection): not waited for
+            self._settle(request)
         n = self._active.get(host, 0) - 1
         if n > 0:
             self._active[host] = n

@@ -10,7 +10,8 @@ redirect into a new request that passes filters, robots and dedup again) and doe
 * only ``http``/``https`` URLs are fetched;
 * the whole attempt (connect, headers, body) takes at most ``timeout`` seconds;
 * the body is read as a stream and decompressed (gzip, deflate, br) in bounded chunks; past
-  ``max_response_size`` decompressed bytes it is cut and ``Response.truncated`` is set;
+  ``max_response_size`` decompressed bytes (``request.meta["download_maxsize"]`` if set) it
+  is cut and ``Response.truncated`` is set;
 * hosts that resolve to loopback/private/link-local/reserved addresses are refused at connect
   time (:class:`~acrawl.errors.BlockedAddress`) unless ``trusted(host)`` says the user asked
   for that host;
@@ -20,16 +21,20 @@ redirect into a new request that passes filters, robots and dedup again) and doe
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import ipaddress
 import logging
 import socket
+import weakref
 import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.connector import Connection
+from aiohttp.tracing import Trace
 
 from ..errors import BlockedAddress, ConnectError, DownloadError, DownloadTimeout
 from ..http import CREDENTIAL_HEADERS, Request, Response
@@ -109,59 +114,176 @@ class GuardedResolver(AbstractResolver):
             await self._inner.close()
 
 
+class _Attempt:
+    """What the connector tells the request being sent (through ``_ATTEMPT``)."""
+
+    __slots__ = ("on_sent", "request", "reused")
+
+    def __init__(self, request: Request, on_sent: Callable[[Request], None] | None) -> None:
+        self.request = request
+        self.on_sent = on_sent
+        self.reused = False  # the connection of the latest try came from the pool
+
+
+#: set by ``AiohttpDownloader._send`` for the request it is sending
+_ATTEMPT: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar(
+    "acrawl_attempt", default=None)
+
+
+class _PoolAwareConnector(aiohttp.TCPConnector):
+    """A connector that tells the request being sent (through ``_ATTEMPT``) whether its
+    connection was reused from the pool or opened for it, and when it was ready: the moment
+    the request goes out (``on_sent``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._served: weakref.WeakSet[Any] = weakref.WeakSet()  # protocols handed out before
+
+    async def connect(
+        self, req: aiohttp.ClientRequest, traces: list[Trace],
+        timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 - aiohttp's signature
+    ) -> Connection:
+        attempt = _ATTEMPT.get()
+        if attempt is None:
+            return await super().connect(req, traces, timeout)
+        attempt.reused = False  # (stays False if connecting fails)
+        conn = await super().connect(req, traces, timeout)
+        protocol = conn.protocol
+        if protocol is not None:
+            attempt.reused = protocol in self._served
+            self._served.add(protocol)
+        if attempt.on_sent is not None:
+            attempt.on_sent(attempt.request)
+        return conn
+
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
 class _Decoder:
-    """Incremental, bounded decompression for one Content-Encoding."""
+    """Incremental, bounded decompression for one Content-Encoding.
+
+    The body may arrive split anywhere — between two gzip members, inside a member's header,
+    after a single byte — and decodes to the same bytes however it is split. After the end of
+    the compressed data, bytes that do not start another gzip member are not part of the body
+    (``done``); for brotli, any such byte is an error (the decoder refuses it)."""
 
     def __init__(self, encoding: str) -> None:
         self.encoding = encoding
         #: the compressed stream ended: what follows is not part of the body (and feeding it
         #: to zlib would only pile it up in ``unused_data``), so the reader stops
         self.done = False
-        if encoding in ("gzip", "x-gzip"):
+        #: input held back until there is enough to decide on it: the first byte of a
+        #: deflate body (zlib-wrapped or raw?), a partial gzip magic after a member's end
+        self._held = b""
+        self._gzip = encoding in ("gzip", "x-gzip")
+        if self._gzip:
             self._z: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
         elif encoding == "deflate":
-            self._z = None  # zlib-wrapped or raw, decided on first bytes
+            self._z = None  # zlib-wrapped or raw, decided on the first two bytes
         elif encoding == "br" and _HAS_BR:
             self._z = _brotli.Decompressor()
         else:
             raise ValueError(encoding)
 
     def feed(self, data: bytes, limit: int) -> bytes:
-        """Decompress ``data``, returning at most ``limit`` bytes (more input is dropped)."""
-        if self.encoding == "deflate" and self._z is None:
-            zlib_header = len(data) >= 2 and (data[0] & 0x0F) == 8 and (
-                (data[0] << 8 | data[1]) % 31 == 0)
-            raw = not zlib_header
-            self._z = zlib.decompressobj(-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
+        """Decompress ``data``, returning at most ``limit + 1`` bytes (one more than allowed
+        tells the caller the body is over its limit; the input left then is dropped)."""
+        if self.done:
+            return b""
+        if self._held:
+            data, self._held = self._held + data, b""
         if self.encoding == "br":
-            out = [self._z.process(data, output_buffer_limit=_CHUNK)]
-            size = len(out[0])
-            while size <= limit and not self._z.is_finished():
-                piece = self._z.process(b"", output_buffer_limit=_CHUNK)
-                if not piece:
-                    break
-                out.append(piece)
-                size += len(piece)
-            self.done = self._z.is_finished()
-            return b"".join(out)
+            return self._feed_brotli(data, limit)
         out = []
         size = 0
         buf = data
-        while buf and size <= limit:
-            piece = self._z.decompress(buf, min(_CHUNK, limit - size + 1))
+        while size <= limit:
+            z = self._z
+            if z is None:  # the start of a deflate body, or between two gzip members
+                if len(buf) < 2:
+                    if buf and (not self._gzip or buf == _GZIP_MAGIC[:1]):
+                        self._held = buf  # too little to decide: wait for more
+                        break
+                    if not buf:
+                        break
+                if self._gzip:
+                    if buf[:2] != _GZIP_MAGIC:  # not another member: the body ended
+                        self.done = True
+                        break
+                    z = self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                else:
+                    zlib_header = (buf[0] & 0x0F) == 8 and (buf[0] << 8 | buf[1]) % 31 == 0
+                    z = self._z = zlib.decompressobj(
+                        zlib.MAX_WBITS if zlib_header else -zlib.MAX_WBITS)
+            step = min(_CHUNK, limit - size + 1)
+            piece = z.decompress(buf, step)
             out.append(piece)
             size += len(piece)
-            buf = self._z.unconsumed_tail
-            if self._z.eof:
-                rest = self._z.unused_data
-                if self.encoding != "deflate" and rest[:2] == b"\x1f\x8b":
-                    # a multi-member gzip body: the next member follows
-                    self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                    buf = rest + buf
-                    continue
-                self.done = True
-                break
+            if z.eof:
+                # the input left after the end of the stream is ``unused_data`` alone: when
+                # the output cap was hit at the member's end, ``unconsumed_tail`` still holds
+                # the same bytes, and taking both would double them at every member
+                buf = z.unused_data
+                if not self._gzip:
+                    self.done = True
+                    break
+                self._z = None  # another member may follow: its first bytes tell
+                continue
+            buf = z.unconsumed_tail
+            if not buf and len(piece) < step:
+                break  # all input used, and no output held back by the step's cap
         return b"".join(out)
+
+    def _feed_brotli(self, data: bytes, limit: int) -> bytes:
+        z = self._z
+        out = [z.process(data, output_buffer_limit=min(_CHUNK, limit + 1))]
+        size = len(out[0])
+        # (can_accept_more_data() may say yes while output is still held back: drain until
+        # the stream is finished or nothing more comes)
+        while size <= limit and not z.is_finished():
+            piece = z.process(b"", output_buffer_limit=min(_CHUNK, limit - size + 1))
+            if not piece:
+                break
+            out.append(piece)
+            size += len(piece)
+        self.done = z.is_finished()
+        return b"".join(out)
+
+
+class _DecodedBody:
+    """A compressed body as it arrives: ``add`` decodes one network chunk within what is left
+    of ``limit``, and says when reading should stop (the body was cut at the limit, or the
+    compressed data ended). Used by the downloader and, alone, by the decoder's tests."""
+
+    __slots__ = ("chunks", "decoder", "limit", "size", "truncated")
+
+    def __init__(self, decoder: _Decoder, limit: int) -> None:
+        self.decoder = decoder
+        self.limit = limit
+        self.size = 0
+        self.chunks: list[bytes] = []
+        self.truncated = False
+
+    def add(self, chunk: bytes) -> bool:
+        decoder = self.decoder
+        if decoder.done:  # (brotli only: the reader stops at the end of gzip and deflate)
+            if chunk:
+                raise ValueError("data after the end of the brotli stream")
+            return False
+        data = decoder.feed(chunk, self.limit - self.size)
+        self.size += len(data)
+        if self.size > self.limit:
+            self.chunks.append(data[: len(data) - (self.size - self.limit)])
+            self.truncated = True
+            return True
+        self.chunks.append(data)
+        # at the end of a brotli stream one more read tells whether bytes follow (an error)
+        return decoder.done and decoder.encoding != "br"
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
 
 
 class AiohttpDownloader(Downloader):
@@ -201,6 +323,10 @@ class AiohttpDownloader(Downloader):
         self._resolver = resolver
         self.verify_tls = verify_tls
         self._session: aiohttp.ClientSession | None = None
+        self._fresh: aiohttp.ClientSession | None = None
+        #: called with each request the moment it is sent (its connection is ready): the
+        #: scheduler counts a host's delay from there
+        self.on_sent: Callable[[Request], None] | None = None
         self._proxy_checked: dict[str, str] = {}
 
     @classmethod
@@ -230,31 +356,47 @@ class AiohttpDownloader(Downloader):
     # -- lifecycle ------------------------------------------------------------------------------
     def _ensure_session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            connector = aiohttp.TCPConnector(
-                limit=max(self.concurrency, 1) * 2,
-                limit_per_host=0,
-                ttl_dns_cache=300,
-                resolver=GuardedResolver(self.trusted, self._resolver),
-                ssl=bool(self.verify_tls),
-            )
             jar: aiohttp.abc.AbstractCookieJar = (
                 aiohttp.CookieJar(unsafe=True, quote_cookie=False)
                 if self.cookies else aiohttp.DummyCookieJar()
             )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                cookie_jar=jar,
-                auto_decompress=False,
-                timeout=aiohttp.ClientTimeout(total=None),
-                headers={"User-Agent": self.user_agent, "Accept-Encoding": ACCEPT_ENCODING,
-                         **self.default_headers},
-                trust_env=False,
-                max_line_size=16384,
-                max_field_size=16384,
-            )
+            self._session = self._new_session(_PoolAwareConnector, jar)
         return self._session
 
+    def _fresh_session(self) -> aiohttp.ClientSession:
+        """A session that never reuses a connection (same jar, headers and guard): where a
+        request that failed on a reused connection is sent again."""
+        if self._fresh is None:
+            self._fresh = self._new_session(
+                functools.partial(_PoolAwareConnector, force_close=True),
+                self._ensure_session().cookie_jar)
+        return self._fresh
+
+    def _new_session(self, connector_cls: Callable[..., aiohttp.TCPConnector],
+                     jar: aiohttp.abc.AbstractCookieJar) -> aiohttp.ClientSession:
+        connector = connector_cls(
+            limit=max(self.concurrency, 1) * 2,
+            limit_per_host=0,
+            ttl_dns_cache=300,
+            resolver=GuardedResolver(self.trusted, self._resolver),
+            ssl=bool(self.verify_tls),
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=jar,
+            auto_decompress=False,
+            timeout=aiohttp.ClientTimeout(total=None),
+            headers={"User-Agent": self.user_agent, "Accept-Encoding": ACCEPT_ENCODING,
+                     **self.default_headers},
+            trust_env=False,
+            max_line_size=16384,
+            max_field_size=16384,
+        )
+
     async def close(self) -> None:
+        if self._fresh is not None:
+            await self._fresh.close()
+            self._fresh = None
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -288,17 +430,14 @@ class AiohttpDownloader(Downloader):
                         headers[name] = value
             if request.referer and "referer" not in own:
                 headers["Referer"] = request.referer
+        limit = self.max_response_size
+        if request.meta:  # Scrapy's per-request limit
+            limit = request.meta.get("download_maxsize") or limit
         try:
             async with asyncio.timeout(self.timeout):
-                async with session.request(
-                    request.method,
-                    request.url,
-                    headers=headers,
-                    data=request.body,
-                    allow_redirects=False,
-                    proxy=self.proxy,
-                ) as resp:  # asyncio.timeout bounds the whole attempt: no per-read timers
-                    body, truncated = await self._read_body(resp)
+                resp = await self._send(session, request, headers)
+                async with resp:  # asyncio.timeout bounds the whole attempt: no per-read timers
+                    body, truncated = await self._read_body(resp, limit)
                     return Response(
                         url=str(resp.url) if request.url != str(resp.url) else request.url,
                         status=resp.status,
@@ -340,6 +479,29 @@ class AiohttpDownloader(Downloader):
         except OSError as exc:
             raise ConnectError(f"cannot resolve {host}: {exc}") from None
         return None
+    async def _send(self, session: aiohttp.ClientSession, request: Request,
+                    headers: dict[str, str]) -> aiohttp.ClientResponse:
+        """Send ``request`` and wait for the response head. A request whose connection came
+        from the pool and was closed or reset before any answer (a server or load balancer
+        that had dropped the idle connection) is sent once more on a fresh connection: a
+        stale connection is not the server's error and costs no retry."""
+        attempt = _Attempt(request, self.on_sent)
+        token = _ATTEMPT.set(attempt)
+        try:
+            try:
+                return await session.request(request.method, request.url, headers=headers,
+                                             data=request.body, allow_redirects=False,
+                                             proxy=self.proxy)
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+                if not attempt.reused or isinstance(exc, aiohttp.ClientConnectorError):
+                    raise
+                logger.debug("%s: %s on a reused connection; again on a fresh one",
+                             request.url, type(exc).__name__)
+            return await self._fresh_session().request(
+                request.method, request.url, headers=headers, data=request.body,
+                allow_redirects=False, proxy=self.proxy)
+        finally:
+            _ATTEMPT.reset(token)
 
     async def _check_through_proxy(self, host: str, request: Request) -> None:
         """With a proxy the proxy resolves names, so the guard checks them here first."""
@@ -359,8 +521,8 @@ class AiohttpDownloader(Downloader):
         if verdict:
             raise BlockedAddress(verdict, request)
 
-    async def _read_body(self, resp: aiohttp.ClientResponse) -> tuple[bytes, bool]:
-        limit = self.max_response_size
+    async def _read_body(self, resp: aiohttp.ClientResponse,
+                         limit: int) -> tuple[bytes, bool]:
         encoding = resp.headers.get("Content-Encoding", "").strip().lower()
         decoder: _Decoder | None = None
         if encoding and encoding != "identity":
@@ -374,26 +536,31 @@ class AiohttpDownloader(Downloader):
             # the parser stops at Content-Length: the body cannot exceed the limit
             return await resp.read(), False
         if decoder is None and declared is not None and declared > limit:
-            logger.warning("%s: Content-Length %d exceeds max_response_size %d; cut",
+            logger.warning("%s: Content-Length %d exceeds the size limit %d; cut",
                            resp.url, declared, limit)
-        chunks: list[bytes] = []
-        size = 0
-        truncated = False
-        async for chunk in resp.content.iter_chunked(_CHUNK):
-            data = decoder.feed(chunk, limit - size) if decoder else chunk
-            size += len(data)
-            if size > limit:
-                chunks.append(data[: len(data) - (size - limit)])
-                truncated = True
-                break
-            chunks.append(data)
-            if decoder is not None and decoder.done:
-                if not resp.content.at_eof():  # bytes after the compressed stream: not read,
-                    resp.close()               # and the connection is not reused
-                break
+        if decoder is not None:
+            decoded = _DecodedBody(decoder, limit)
+            async for chunk in resp.content.iter_chunked(_CHUNK):
+                if decoded.add(chunk):
+                    break
+            truncated = decoded.truncated
+            if not truncated and decoder.done and not resp.content.at_eof():
+                resp.close()  # bytes after the compressed data: not read, connection not reused
+            chunks = decoded.chunks
+        else:
+            chunks = []
+            size = 0
+            truncated = False
+            async for chunk in resp.content.iter_chunked(_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    chunks.append(chunk[: len(chunk) - (size - limit)])
+                    truncated = True
+                    break
+                chunks.append(chunk)
         if truncated:
             resp.close()
-            logger.warning("%s: response larger than max_response_size (%d bytes); cut",
+            logger.warning("%s: response larger than its size limit (%d bytes); cut",
                            resp.url, limit)
         return b"".join(chunks), truncated
 

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
 
 import attrs
 from w3lib.html import get_meta_refresh
 
 from ..errors import DownloadError, TooManyRedirects
 from ..http import CREDENTIAL_HEADERS
-from ..urls import canonicalize, host_key, scheme_of
+from ..urls import canonicalize, host_key, redirect_url, scheme_of
 
 if TYPE_CHECKING:
     from ..http import Request, Response
@@ -95,9 +94,8 @@ class RedirectMiddleware:
                 status: int) -> Request:
         self.stats.inc("redirects")
         chain = [*request.meta.get("redirect_urls", ()), request.url]
-        try:
-            target = urljoin(response.url, location.strip())
-            urlsplit(target).port  # noqa: B018 - raises ValueError on a broken netloc
+        try:  # percent-encoded as browsers do (raw non-UTF-8 bytes too)
+            target = redirect_url(response.url, location)
         except ValueError:
             target = ""
         if not target:

@@ -17,10 +17,10 @@ returning :func:`get_retry_request` — for instance for a 200 "captcha page"::
 from __future__ import annotations
 
 import logging
-from datetime import UTC
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import BlockedAddress, ConnectError, DownloadError, DownloadTimeout
+from ..headers import retry_after_seconds
 
 if TYPE_CHECKING:
     from ..http import Request, Response
@@ -103,18 +103,6 @@ class RetryMiddleware:
 
 
 def retry_after(response: Response) -> float | None:
-    """The seconds a response's ``Retry-After`` asks for (delta or HTTP date), or None."""
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        from datetime import datetime
-        from email.utils import parsedate_to_datetime
-
-        when = parsedate_to_datetime(value)
-        return max(0.0, (when - datetime.now(UTC)).total_seconds())
-    except (TypeError, ValueError, IndexError):
-        return None
+    """The seconds a response's ``Retry-After`` asks for (delta or HTTP date), or None when
+    it has none or an unusable one (the default backoff applies then)."""
+    return retry_after_seconds(response.headers.get("Retry-After"))

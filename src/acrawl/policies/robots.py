@@ -9,6 +9,11 @@ Each origin's ``robots.txt`` is fetched once, with the crawl's ``user_agent``, a
   disallowed (``filtered/robots_unavailable``) for ``unavailable_for`` seconds (10 minutes),
   after which robots.txt is fetched again — as Google does.
 
+At most :data:`ROBOTS_MAX_SIZE` (500 KiB, the limit RFC 9309 lets a crawler stop at) of a
+robots.txt is read, whatever ``max_response_size`` says; a longer one is cut at its last whole
+line and the rest ignored. It is decoded and parsed in a worker thread, never on the event
+loop, and so are the checks against a large one.
+
 Turned off with ``obey_robots = false`` (``--no-robots``).
 """
 
@@ -25,19 +30,35 @@ from protego import Protego
 
 from ..errors import BlockedAddress, DownloadError
 from ..hookspecs import hookimpl
-from ..urls import host_key
+from ..urls import host_key, scheme_of
 
 if TYPE_CHECKING:
     from ..http import Request, Response
     from ..settings import Settings
     from ..spider import Spider
 
-__all__ = ["RobotsGate", "acrawl_open_gate"]
+__all__ = ["ROBOTS_MAX_SIZE", "RobotsGate", "acrawl_open_gate", "robots_origin"]
 
 logger = logging.getLogger(__name__)
 
 _ALLOW_ALL = "allow"
 _DISALLOW_ALL = "disallow"
+
+#: what is read of a robots.txt (decompressed bytes): RFC 9309 section 2.5 lets a crawler
+#: stop parsing at 500 KiB
+ROBOTS_MAX_SIZE = 500 * 1024
+#: rules parsed from more text than this are checked in a worker thread (matching a URL
+#: against tens of thousands of rules takes milliseconds)
+_BIG = 64 * 1024
+
+
+class _BigRules:
+    """Parsed rules of a large robots.txt: ``can_fetch`` is run off the event loop."""
+
+    __slots__ = ("rules",)
+
+    def __init__(self, rules: Any) -> None:
+        self.rules = rules
 
 
 class RobotsGate:
@@ -50,8 +71,9 @@ class RobotsGate:
     def __init__(
         self,
         *,
-        fetch: Callable[[str], Awaitable[Response]],
+        fetch: Callable[..., Awaitable[Response]],
         user_agent: str,
+        max_size: int = ROBOTS_MAX_SIZE,
         attempts: int = 3,
         backoff: float = 1.0,
         unavailable_for: float = 600.0,
@@ -59,6 +81,7 @@ class RobotsGate:
         self._unavailable_for = unavailable_for
         self._unavailable_until: dict[str, float] = {}
         self._fetch = fetch
+        self._max_size = max_size
         self._ua = user_agent
         self._attempts = attempts
         self._backoff = backoff
@@ -79,7 +102,7 @@ class RobotsGate:
         parts = urlsplit(request.url)
         if parts.path == "/robots.txt":
             return None
-        origin = f"{parts.scheme}://{parts.netloc}"
+        origin = robots_origin(request.url)
         rules = self._rules.get(origin)
         if rules is _DISALLOW_ALL and time.monotonic() > self._unavailable_until.get(origin, 0):
             self._rules.pop(origin, None)
@@ -91,7 +114,11 @@ class RobotsGate:
             return None
         if rules is _DISALLOW_ALL:
             return "robots_unavailable"
-        return None if rules.can_fetch(request.url, self._ua) else "robots"
+        if type(rules) is _BigRules:
+            allowed = await asyncio.to_thread(rules.rules.can_fetch, request.url, self._ua)
+        else:
+            allowed = rules.can_fetch(request.url, self._ua)
+        return None if allowed else "robots"
 
     def delay(self, host: str) -> float | None:
         return self._delays.get(host)
@@ -113,7 +140,7 @@ class RobotsGate:
         last = ""
         for attempt in range(self._attempts):
             try:
-                resp = await self._fetch(url)
+                resp = await self._fetch(url, max_size=self._max_size)
             except BlockedAddress:
                 self._notes[origin] = f"{url} not fetched: the address guard refuses the host"
                 return _ALLOW_ALL  # the page fetch itself is refused by the address guard
@@ -122,13 +149,16 @@ class RobotsGate:
                 last = f"{type(exc).__name__}: {exc}"
             else:
                 if 200 <= resp.status < 300:
-                    rules = Protego.parse(resp.text)
+                    if resp.truncated:
+                        logger.warning("robots.txt %s is larger than %d bytes: the rest is "
+                                       "ignored", url, self._max_size)
+                    rules = await asyncio.to_thread(_parse, resp)
                     delay = rules.crawl_delay(self._ua)
                     if delay:
                         self._delays[host_key(origin)] = float(delay)
                     self._notes[origin] = f"{url}: HTTP {resp.status}" + (
                         f", Crawl-delay {float(delay):g}s" if delay else "")
-                    return rules
+                    return _BigRules(rules) if len(resp.body) > _BIG else rules
                 if 300 <= resp.status < 500:
                     self._notes[origin] = (f"{url}: HTTP {resp.status}, so no rules: "
                                            "everything allowed")
@@ -143,6 +173,23 @@ class RobotsGate:
                                f"the origin is off-limits for {self._unavailable_for:.0f}s")
         self._unavailable_until[origin] = time.monotonic() + self._unavailable_for
         return _DISALLOW_ALL
+
+
+def robots_origin(url: str) -> str:
+    """The origin whose robots.txt rules ``url``: scheme, host and port only, as the client
+    connects to them (``http://u:p@Host:80/x`` -> ``http://host``). Credentials, letter case
+    and a default port are not part of it, so robots.txt is fetched once per origin, and
+    without credentials."""
+    return f"{scheme_of(url)}://{host_key(url)}"
+
+
+def _parse(resp: Response) -> Any:
+    """Decode and parse a robots.txt body (run in a worker thread). A cut body loses its
+    last, partial line: half a rule is not a rule."""
+    text = resp.text
+    if resp.truncated:
+        text = text[: text.rfind("\n") + 1]
+    return Protego.parse(text)
 
 
 @hookimpl
