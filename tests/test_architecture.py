@@ -12,6 +12,8 @@ is a *runtime* import.
 * ``core`` (the engine, the scheduler, the component chains) knows interfaces only: it is handed
   a downloader, a frontier, sinks, gates and components, and never imports ``download``, the
   frontier backends, ``policies``, ``sinks``' implementations, the wiring or the front ends.
+* In ``frontier``, the contract (``base``) and the request codec know no backend; the
+  backends (``memory``, ``sqlite``, ``redis``) build on them.
 * Concrete components are built in one place, ``crawler`` (the CLI and the built-in spiders
   may too); no other module calls their constructors.
 * Nothing imports the CLI; ``hookspecs`` imports nothing from acrawl at runtime.
@@ -50,7 +52,7 @@ def covers(rule: str, module: str) -> bool:
 #: the bottom layer: data and interfaces, imported by everything above
 BASE = frozenset({
     "__init__", "errors", "http", "urls", "settings", "stats", "spider", "hookspecs", "gates",
-    "sinks", "sinks.base", "frontier", "frontier.base",
+    "sinks", "sinks.base", "frontier", "frontier.base", "frontier.codec",
 })
 #: what the bottom layer may name only in type hints
 MACHINERY = frozenset({"core", "download", "frontier", "policies", "sinks", "cli", "demo",
@@ -68,6 +70,9 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     }),
     "download": frozenset({"core", "frontier", "policies", "crawler", "cli", "demo"}),
     "frontier": frozenset({"core", "download", "policies", "crawler", "cli", "demo"}),
+    # the frontier contract and the request codec: what every backend builds on
+    **{shared: frozenset({"frontier.memory", "frontier.sqlite", "frontier.redis"})
+       for shared in ("frontier.base", "frontier.codec")},
     "policies": frozenset({"crawler", "cli", "demo", "download", "frontier.sqlite",
                            "frontier.redis"}),
     "sinks": frozenset({"core", "download", "frontier", "policies", "crawler", "cli", "demo"}),

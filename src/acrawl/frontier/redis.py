@@ -5,7 +5,7 @@ Keys (prefix ``acrawl:<spider>:``, or ``?prefix=...`` in the URL):
 
 ==================  =========================================================================
 ``seq``             counter; request ids are its values as 12 hex digits (so FIFO sorts)
-``req``             HASH id -> request (versioned JSON: ``frontier.sqlite.encode_request``)
+``req``             HASH id -> request (versioned JSON: ``frontier.codec.encode_request``)
 ``q:<host>``        ZSET of the host's pending ids, score ``-priority`` (FIFO among equals)
 ``hosts``           ZSET of hosts with pending work, score = when the host may start its next
                     request (µs); ``pop`` serves the ready hosts round-robin, least recently
@@ -49,7 +49,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from ..errors import ConfigError, SerializationError
 from ..urls import fingerprint
 from .base import report_invalid
-from .sqlite import decode_request, encode_request
+from .codec import decode_request, encode_request
 
 if TYPE_CHECKING:
     from ..http import Request
