@@ -88,7 +88,8 @@ async def test_implements_the_frontier_protocols(make: MakeFrontier) -> None:
     f = make()
     assert isinstance(f.queue, RequestQueue)
     assert isinstance(f.dupefilter, DupeFilter)
-    assert 0 < f.queue.poll_interval <= 0.2
+    assert f.queue.shared
+    assert f.queue.poll_interval is not None and 0 < f.queue.poll_interval <= 0.2
     assert callable(f.queue.release) and callable(f.queue.encode)
 
 
@@ -190,6 +191,7 @@ async def test_download_delay_is_kept_across_workers(make: MakeFrontier) -> None
                          + [Request("http://b.test/1")])
     assert sorted(hosts(await one.queue.pop(10, always))) == ["a.test", "b.test"]
     assert await two.queue.pop(10, always) == []  # slots free, but a.test waits its delay
+    assert two.queue.poll_interval is not None
     assert 0.02 <= two.queue.poll_interval <= 0.2  # woken early enough for it
     await asyncio.sleep(0.45)
     assert hosts(await two.queue.pop(10, always)) == ["a.test"]

@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from ..errors import SerializationError
 from ..urls import fingerprint
 
 if TYPE_CHECKING:
@@ -65,35 +64,13 @@ class Scheduler:
     ) -> list[Request]:
         """Queue the requests not seen before (``dont_filter`` ones always); return those.
 
-        With a backend that stores requests (``queue.encode``), a request it cannot store is
-        reported to ``on_invalid`` and skipped *before* dedup, so it is not marked as seen."""
+        A request the backend cannot store (``queue.encode``) is reported to ``on_invalid``
+        and skipped *before* dedup, so it is not marked as seen
+        (:meth:`~acrawl.frontier.base.RequestQueue.add_unseen`)."""
         if not requests:
             return []
-        add_unseen = getattr(self.queue, "add_unseen", None)
-        if add_unseen is not None:  # a backend that dedups and stores itself
-            fps = [None if r.dont_filter else fingerprint(r) for r in requests]
-            accepted: list[Request] = await add_unseen(requests, fps, on_invalid)
-            return accepted
-        encode = getattr(self.queue, "encode", None)
-        if encode is not None:
-            valid = []
-            for r in requests:
-                try:
-                    encode(r)
-                except SerializationError as exc:
-                    if on_invalid is None:
-                        raise
-                    on_invalid(r, exc)
-                else:
-                    valid.append(r)
-            requests = valid
-        check = [r for r in requests if not r.dont_filter]
-        new_flags = await self.dupefilter.add([fingerprint(r) for r in check]) if check else []
-        flags = iter(new_flags)
-        accepted = [r for r in requests if r.dont_filter or next(flags)]
-        if accepted:
-            await self.queue.push(accepted)
-        return accepted
+        fps = [None if r.dont_filter else fingerprint(r) for r in requests]
+        return await self.queue.add_unseen(requests, fps, self.dupefilter, on_invalid)
 
     def add_later(self, request: Request, delay: float, replaces: Request | None = None) -> None:
         """Queue ``request`` again after ``delay`` seconds, bypassing dedup (a retry).
@@ -123,12 +100,7 @@ class Scheduler:
             due.append(request)
             replaced.append(old)
         if due:
-            requeue = getattr(self.queue, "requeue", None)
-            if requeue is not None:  # both in one transaction
-                await requeue(due, replaced)
-            else:
-                await self.queue.push(due)
-                await self.queue.done(replaced)
+            await self.queue.requeue(due, replaced)
         if limit <= 0:
             return []
         active, next_start, per_host = self._active, self._next_start, self.per_host
@@ -165,17 +137,15 @@ class Scheduler:
             await asyncio.sleep(start - now)
 
     def release(self, request: Request) -> None:
-        """Free the host slot ``request`` held (call once per taken request). A shared queue
-        that keeps slots across workers is told too (``queue.release``)."""
+        """Free the host slot ``request`` held (call once per taken request); the queue is
+        told too (a shared one frees the slot for every worker)."""
         host = request.host
         n = self._active.get(host, 0) - 1
         if n > 0:
             self._active[host] = n
         else:
             self._active.pop(host, None)
-        release = getattr(self.queue, "release", None)
-        if release is not None:
-            release(request)
+        self.queue.release(request)
 
     async def done(self, requests: Sequence[Request]) -> None:
         await self.queue.done(requests)
@@ -184,10 +154,23 @@ class Scheduler:
         """How long until a delayed host or a retry may become ready (None: nothing waiting)."""
         times = [t for t in (self._wake_at, self._later[0][0] if self._later else None) if t]
         wait = max(0.0, min(times) - self._clock()) if times else None
-        poll = getattr(self.queue, "poll_interval", None)  # shared queues: others add work
+        poll = self.queue.poll_interval  # shared queues: other workers add work
         if poll is not None and (wait is None or poll < wait):
             return float(poll)
         return wait
+
+    @property
+    def shared(self) -> bool:
+        """The queue is shared with other workers (take in batches, poll when idle)."""
+        return self.queue.shared
+
+    async def count_page(self, limit: int) -> int | None:
+        """:meth:`RequestQueue.count_page <acrawl.frontier.base.RequestQueue.count_page>`."""
+        return await self.queue.count_page(limit)
+
+    def stats(self) -> dict[str, int | float]:
+        """The frontier's figures for the crawl's stats (the dedup filter's)."""
+        return self.dupefilter.stats()
 
     async def pending(self) -> int:
         return await self.queue.size() + len(self._later)

@@ -48,7 +48,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import ConfigError, SerializationError
 from ..urls import fingerprint
-from .base import report_invalid
+from .base import DupeFilter, OnInvalid, RequestQueue, report_invalid
 from .codec import decode_request, encode_request
 
 if TYPE_CHECKING:
@@ -390,7 +390,7 @@ def _import_redis() -> Any:
 
 class RedisFrontier:
     """One worker's view of a shared crawl; ``.queue`` and ``.dupefilter`` implement the
-    frontier protocols (:mod:`acrawl.frontier.memory`). Build it with :meth:`from_url`."""
+    frontier interfaces (:mod:`acrawl.frontier.base`). Build it with :meth:`from_url`."""
 
     poll_max = 0.2  # how often an idle worker asks again at most (others add work)
 
@@ -882,8 +882,10 @@ _SCRIPTS = {
 }
 
 
-class _RedisQueue:
+class _RedisQueue(RequestQueue):
     """The RequestQueue of a :class:`RedisFrontier`."""
+
+    shared = True
 
     def __init__(self, frontier: RedisFrontier) -> None:
         self.frontier = frontier
@@ -899,8 +901,9 @@ class _RedisQueue:
         await self.frontier.push(requests)
 
     async def add_unseen(self, requests: Sequence[Request], fingerprints: Sequence[bytes | None],
-                         on_invalid: Callable[[Request, Exception], None] | None,
+                         dupefilter: DupeFilter, on_invalid: OnInvalid | None = None,
                          ) -> list[Request]:
+        """Dedup against the shared store (``dupefilter`` is this frontier's) and queue."""
         return await self.frontier.add_unseen(requests, fingerprints, on_invalid)
 
     async def pop(self, limit: int, claim: Callable[[str], bool]) -> list[Request]:
@@ -925,7 +928,7 @@ class _RedisQueue:
         return f"<RedisQueue of {self.frontier!r}>"
 
 
-class _RedisSeen:
+class _RedisSeen(DupeFilter):
     """The DupeFilter of a :class:`RedisFrontier`."""
 
     def __init__(self, frontier: RedisFrontier) -> None:

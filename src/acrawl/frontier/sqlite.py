@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, SerializationError
-from .base import report_invalid
+from .base import DupeFilter, OnInvalid, RequestQueue, report_invalid
 from .codec import FORMAT_VERSION, decode_request, encode_request
 
 if TYPE_CHECKING:
@@ -187,7 +187,7 @@ class _Transaction:
         self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
-class _Queue:
+class _Queue(RequestQueue):
     """The RequestQueue of a :class:`SqliteState` (pending requests live on disk)."""
 
     def __init__(self, state: SqliteState) -> None:
@@ -205,10 +205,12 @@ class _Queue:
         self,
         requests: Sequence[Request],
         fingerprints: Sequence[bytes | None],
-        on_invalid: Callable[[Request, Exception], None] | None,
+        dupefilter: DupeFilter,
+        on_invalid: OnInvalid | None = None,
     ) -> list[Request]:
-        """Dedup and queue in ONE transaction (a kill cannot leave a URL seen but not
-        queued); only new requests are encoded. ``None`` fingerprint: ``dont_filter``."""
+        """Dedup against the ``seen`` table (``dupefilter`` is this state's) and queue in ONE
+        transaction (a kill cannot leave a URL seen but not queued); only new requests are
+        encoded. ``None`` fingerprint: ``dont_filter``."""
         accepted: list[Request] = []
         invalid: list[tuple[Request, Exception]] = []
         rows = []
@@ -283,7 +285,7 @@ class _Queue:
         return None
 
 
-class _Seen:
+class _Seen(DupeFilter):
     """The DupeFilter of a :class:`SqliteState`."""
 
     def __init__(self, state: SqliteState) -> None:
