@@ -25,6 +25,7 @@ from .download.downloader import AiohttpDownloader
 from .errors import ConfigError, DownloadError, TooManyRedirects
 from .frontier.base import DupeFilter, RequestQueue
 from .frontier.memory import MemoryDupeFilter, MemoryQueue
+from .frontier.politeness import Politeness
 from .frontier.sqlite import SqliteState
 from .http import Request, Response
 from .plugins import Hooks, make_plugin_manager
@@ -66,6 +67,7 @@ class Crawler:
         outputs: list[str],
         queue: RequestQueue,
         dupefilter: DupeFilter,
+        politeness: Politeness | None = None,
         downloader: AiohttpDownloader | None = None,
         state: SqliteState | None = None,
     ) -> None:
@@ -76,6 +78,8 @@ class Crawler:
         self.outputs = outputs
         self.queue = queue
         self.dupefilter = dupefilter
+        #: per-host slots, delays and pauses, for the scheduler and a shared frontier
+        self.politeness = politeness or _politeness(settings)
         self.stats = Stats()
         if state is not None:
             state.load_stats(self.stats)
@@ -137,10 +141,12 @@ class Crawler:
                                   "frontier keeps the crawl's state in Redis)")
             from .frontier.redis import RedisFrontier
 
-            frontier = RedisFrontier.from_url(frontier_url, spider=spider, settings=built)
+            politeness = _politeness(built)
+            frontier = RedisFrontier.from_url(frontier_url, spider=spider, settings=built,
+                                              politeness=politeness)
             crawler = cls(spider=spider, settings=built, hooks=hooks, outputs=outputs,
                           queue=frontier.queue, dupefilter=frontier.dupefilter,
-                          downloader=downloader)
+                          politeness=politeness, downloader=downloader)
             crawler.frontier = frontier
             return crawler
         if state_dir is not None:
@@ -218,17 +224,9 @@ class Crawler:
         gates: list[Any] = []
         try:
             gates = self.hooks.open_gates(self.settings, self.spider, self.fetch)
-            delays = [g.delay for g in gates]
-            scheduler = Scheduler(
-                queue=self.queue,
-                dupefilter=self.dupefilter,
-                per_host=self.settings["per_host_concurrency"],
-                delay=self.settings["download_delay"],
-                host_delay=(lambda host: max((d(host) or 0.0 for d in delays), default=0.0))
-                if delays else None,
-            )
-            if self.frontier is not None:
-                self.frontier.bind_scheduler(scheduler)
+            self.politeness.use_gates(gates)  # robots.txt Crawl-delay
+            scheduler = Scheduler(queue=self.queue, dupefilter=self.dupefilter,
+                                  politeness=self.politeness)
             self.engine = Engine(
                 spider=self.spider, settings=self.settings, hooks=self.hooks,
                 scheduler=scheduler, downloader=self.downloader, sinks=sinks, gates=gates,
@@ -236,11 +234,6 @@ class Crawler:
                 commit=self._commit if self.state is not None else (
                     self._commit_shared if self.frontier is not None else None),
                 durable=self.state is not None or self.frontier is not None,
-                throttle=AutoThrottle(
-                    target_concurrency=self.settings["autothrottle_target_concurrency"],
-                    min_delay=self.settings["download_delay"],
-                    max_delay=self.settings["autothrottle_max_delay"],
-                ) if self.settings["autothrottle"] else None,
             )
             reason = await self.engine.run()
         finally:
@@ -289,6 +282,16 @@ def _refuse_same_target(uris: list[str], sinks: list[Sink]) -> None:
         if key in seen:
             raise ConfigError(f"outputs {seen[key]!r} and {uri!r} are the same file")
         seen[key] = uri
+
+
+def _politeness(settings: Settings) -> Politeness:
+    """Per-host concurrency and delay from ``settings``, with AutoThrottle if it is on."""
+    throttle = AutoThrottle(
+        target_concurrency=settings["autothrottle_target_concurrency"],
+        min_delay=settings["download_delay"],
+        max_delay=settings["autothrottle_max_delay"],
+    ) if settings["autothrottle"] else None
+    return Politeness.from_settings(settings, throttle=throttle)
 
 
 def _origin(url: str) -> str:

@@ -12,6 +12,7 @@ import pytest
 from frontier_support import ALL, DURABLE, Backend, ContractSpider
 
 from acrawl.frontier.memory import MemoryDupeFilter, MemoryQueue
+from acrawl.frontier.politeness import Politeness
 from acrawl.frontier.sqlite import SqliteState
 
 MakeBackend = Callable[[str], Awaitable[Backend]]
@@ -55,7 +56,7 @@ async def make_backend(request: pytest.FixtureRequest,
         url = request.getfixturevalue("redis_url")
         # no politeness of the backend's own in the way: every claim granted is served
         frontier = RedisFrontier(url=url, prefix="acrawl:contract:", spider=spider,
-                                 per_host=1000)
+                                 politeness=Politeness(per_host=1000))
         closers.append(frontier.close)
 
         async def restart() -> Backend:

@@ -13,6 +13,7 @@ from frontier_support import Backend
 from acrawl.core.scheduler import Scheduler
 from acrawl.errors import SerializationError
 from acrawl.frontier.base import DupeFilter, RequestQueue
+from acrawl.frontier.politeness import Politeness
 from acrawl.http import Request
 from acrawl.urls import fingerprint
 
@@ -302,7 +303,8 @@ async def test_count_page_counts_for_the_crawl_or_leaves_it_to_the_engine(
 
 
 async def test_the_scheduler_works_the_same_over_every_backend(backend: Backend) -> None:
-    sched = Scheduler(queue=backend.queue, dupefilter=backend.dupefilter, per_host=1)
+    sched = Scheduler(queue=backend.queue, dupefilter=backend.dupefilter,
+                      politeness=Politeness(per_host=1))
     invalid: list[str] = []
     accepted = await sched.add([
         Request("http://a.test/1"), Request("http://a.test/1#x"), Request("http://a.test/2"),

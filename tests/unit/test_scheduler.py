@@ -1,5 +1,6 @@
 """acrawl.core.scheduler.Scheduler over the in-memory frontier: dedup, politeness when
-requests are taken, retries. The backends themselves: tests/frontier."""
+requests are taken (held by acrawl.frontier.politeness.Politeness), retries. The backends
+themselves: tests/frontier."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from acrawl.core.scheduler import Scheduler
 from acrawl.frontier.memory import MemoryDupeFilter, MemoryQueue
+from acrawl.frontier.politeness import Politeness
 from acrawl.http import Request
 
 
@@ -32,9 +34,10 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-def make_scheduler(clock: FakeClock, **kw: object) -> Scheduler:
-    return Scheduler(queue=MemoryQueue(), dupefilter=MemoryDupeFilter(), clock=clock,
-                     **kw)  # type: ignore[arg-type]
+def make_scheduler(clock: FakeClock, **politeness: object) -> Scheduler:
+    """A scheduler over the memory backends; ``politeness``: :class:`Politeness` arguments."""
+    return Scheduler(queue=MemoryQueue(), dupefilter=MemoryDupeFilter(),
+                     politeness=Politeness(clock=clock, **politeness))  # type: ignore[arg-type]
 
 
 # -- Scheduler: dedup ----------------------------------------------------------------------------
@@ -102,7 +105,7 @@ async def test_scheduler_take_respects_limit(clock: FakeClock) -> None:
 
 
 async def test_scheduler_download_delay_spaces_requests_per_host(clock: FakeClock) -> None:
-    s = make_scheduler(clock, per_host=8, delay=2.0)
+    s = make_scheduler(clock, per_host=8, download_delay=2.0)
     await s.add([Request(f"http://a.test/{i}") for i in range(3)] + [Request("http://b.test/0")])
     got = await s.take(10)
     assert urls(got) == ["http://a.test/0", "http://b.test/0"]  # one per host, then wait
@@ -122,7 +125,7 @@ async def test_scheduler_download_delay_spaces_requests_per_host(clock: FakeCloc
 
 
 async def test_scheduler_delay_counts_from_start_not_release(clock: FakeClock) -> None:
-    s = make_scheduler(clock, per_host=1, delay=1.0)
+    s = make_scheduler(clock, per_host=1, download_delay=1.0)
     await s.add([Request("http://a.test/0"), Request("http://a.test/1")])
     (r0,) = await s.take(10)
     clock.advance(3.0)  # a slow download, longer than the delay
@@ -130,12 +133,25 @@ async def test_scheduler_delay_counts_from_start_not_release(clock: FakeClock) -
     assert urls(await s.take(10)) == ["http://a.test/1"]
 
 
-async def test_scheduler_host_delay_callback_and_extra_delay(clock: FakeClock) -> None:
-    s = make_scheduler(clock, delay=0.5, host_delay=lambda h: 3.0 if h == "slow.test" else None)
-    assert s.host_delay("slow.test") == 3.0
-    assert s.host_delay("fast.test") == 0.5
-    s.extra_delay["fast.test"] = 4.0
-    assert s.host_delay("fast.test") == 4.0
+class FixedThrottle:
+    """An AutoThrottle stand-in: ``observe`` sets the delay it was told for a host."""
+
+    def __init__(self, delays: dict[str, float]) -> None:
+        self.delays = delays
+
+    def observe(self, host: str, *, latency: float, status: int | None) -> float:
+        return self.delays.get(host, 0.0)
+
+
+async def test_scheduler_delay_is_crawl_delay_or_autothrottle_when_larger(clock: FakeClock) -> None:
+    s = make_scheduler(clock, download_delay=0.5,
+                       crawl_delay=lambda h: 3.0 if h == "slow.test" else None,
+                       throttle=FixedThrottle({"fast.test": 4.0}))
+    polite = s.politeness
+    assert polite.delay("slow.test") == 3.0
+    assert polite.delay("fast.test") == 0.5
+    polite.observe("fast.test", latency=0.1, status=200)  # AutoThrottle's delay, stored
+    assert polite.delay("fast.test") == 4.0
     await s.add([Request("http://slow.test/0"), Request("http://slow.test/1")])
     (r,) = await s.take(10)
     s.release(r)
@@ -211,7 +227,7 @@ async def test_pace_applies_a_delay_learned_after_take(clock: FakeClock) -> None
     """robots Crawl-delay becomes known only after the first requests were taken: ``pace``
     spaces their starts anyway, and later takes wait for the host too."""
     known: dict[str, float] = {}
-    s = make_scheduler(clock, per_host=8, host_delay=known.get)
+    s = make_scheduler(clock, per_host=8, crawl_delay=known.get)
     await s.add([Request(f"http://a.test/{i}") for i in range(3)])
     first, second = await s.take(2)  # no delay known yet: both granted at once
     known["a.test"] = 0.2

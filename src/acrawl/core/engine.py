@@ -24,7 +24,7 @@ import reprlib
 import time
 from collections.abc import AsyncIterable, Callable, Iterable
 from datetime import UTC
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import attrs
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from ..stats import Stats
     from .scheduler import Scheduler
 
-__all__ = ["Engine", "ItemWriter", "Throttle", "to_item"]
+__all__ = ["Engine", "ItemWriter", "to_item"]
 
 logger = logging.getLogger(__name__)
 _debug = functools.partial(logger.isEnabledFor, logging.DEBUG)
@@ -60,14 +60,6 @@ REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 #: spider methods a callback given by name (from a stored request, say) may not be
 _NOT_CALLBACKS = frozenset({"start_requests"})
 _BODY_HEADERS = frozenset({"content-type", "content-length", "content-encoding"})
-
-
-class Throttle(Protocol):
-    """Adapts a host's delay to what its downloads show (AutoThrottle)."""
-
-    def observe(self, host: str, *, latency: float, status: int | None) -> float:
-        """Record one download of ``host`` (``status`` None: it failed); the new delay."""
-        ...
 
 
 def to_item(obj: Any) -> dict[str, Any] | None:
@@ -185,7 +177,6 @@ class Engine:
         trust: Callable[[str], None] | None = None,
         commit: Callable[[list[Request], list[Sink]], Any] | None = None,
         durable: bool = False,
-        throttle: Throttle | None = None,
     ) -> None:
         self.spider = spider
         self.settings = settings
@@ -235,7 +226,8 @@ class Engine:
             self._limit_reached()
         self._force = False
         self._shared_queue = scheduler.shared
-        self.throttle = throttle
+        #: per-host slots, delays, AutoThrottle and Retry-After pauses (the scheduler's)
+        self.politeness = scheduler.politeness
 
     # -- public ---------------------------------------------------------------------------------
     async def run(self) -> str:
@@ -528,11 +520,7 @@ class Engine:
                 self._download_finished(request)
 
     def _throttle(self, request: Request, started: float, status: int | None) -> None:
-        if self.throttle is not None:
-            host = request.host
-            delay = self.throttle.observe(host, latency=time.monotonic() - started,
-                                          status=status)
-            self.scheduler.extra_delay[host] = delay
+        self.politeness.observe(request.host, latency=time.monotonic() - started, status=status)
 
     async def _download_failed(self, request: Request, exc: DownloadError) -> None:
         retryable = isinstance(exc, DownloadTimeout | ConnectError) and not isinstance(
@@ -581,7 +569,11 @@ class Engine:
             await self._redirect(request, response)
             return
         if status in self.retry_codes:
-            if self._retry(request, f"http_{status}", _retry_after(response)):
+            retry_after = _retry_after(response)
+            if retry_after is not None:  # a 429/503 pauses the whole host
+                self.politeness.retry_after(request.host, status,
+                                            min(retry_after, self.max_retry_after))
+            if self._retry(request, f"http_{status}", retry_after):
                 return
         if not self._accepting:
             await self._max_pages_drop(request)

@@ -1,6 +1,7 @@
 """The scheduler: dedup, then queue, then politeness slots when requests are taken.
 
->>> sched = Scheduler(queue=MemoryQueue(), dupefilter=MemoryDupeFilter(), per_host=2)
+>>> sched = Scheduler(queue=MemoryQueue(), dupefilter=MemoryDupeFilter(),
+...                   politeness=Politeness(per_host=2))
 >>> accepted = await sched.add([Request("http://a.test/"), Request("http://a.test/#x")])
 >>> len(accepted)        # the second is the same page
 1
@@ -8,9 +9,10 @@
 ['http://a.test/']
 >>> sched.release(accepted[0])
 
-``take`` hands out a request only when its host has a free slot (``per_host``) and its delay
-(``download_delay``, robots ``Crawl-delay`` or autothrottle, whichever is largest) has passed
-since the host's previous request started. Retries wait in a timer heap, outside dedup.
+``take`` hands out a request only when its :class:`~acrawl.frontier.politeness.Politeness`
+grants its host a slot (``per_host``) and its delay (``download_delay``, robots
+``Crawl-delay`` or autothrottle, whichever is largest) and any ``Retry-After`` pause have
+passed since the host's previous request started. Retries wait in a timer heap, outside dedup.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,7 @@ from ..urls import fingerprint
 
 if TYPE_CHECKING:
     from ..frontier.base import DupeFilter, RequestQueue
+    from ..frontier.politeness import Politeness
     from ..http import Request
 
 __all__ = ["Scheduler"]
@@ -37,24 +39,14 @@ class Scheduler:
         *,
         queue: RequestQueue,
         dupefilter: DupeFilter,
-        per_host: int = 8,
-        delay: float = 0.0,
-        host_delay: Callable[[str], float | None] | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        politeness: Politeness,
     ) -> None:
         self.queue = queue
         self.dupefilter = dupefilter
-        self.per_host = per_host
-        self.delay = delay
-        self._host_delay = host_delay
-        self._clock = clock
-        self._active: dict[str, int] = {}
-        self._next_start: dict[str, float] = {}
-        self._last_start: dict[str, float] = {}
+        self.politeness = politeness
+        self._clock = politeness.clock
         self._later: list[tuple[float, int, Request, Request]] = []
         self._seq = itertools.count()
-        self._wake_at: float | None = None
-        self.extra_delay: dict[str, float] = {}  # autothrottle writes here
 
     # -- adding ---------------------------------------------------------------------------------
     async def add(
@@ -81,18 +73,11 @@ class Scheduler:
                                      replaces or request))
 
     # -- taking ---------------------------------------------------------------------------------
-    def host_delay(self, host: str) -> float:
-        d = self.delay
-        if self._host_delay is not None:
-            d = max(d, self._host_delay(host) or 0.0)
-        extra = self.extra_delay.get(host)
-        return max(d, extra) if extra else d
-
     async def take(self, limit: int) -> list[Request]:
         """Up to ``limit`` requests whose hosts are ready, each holding a slot until
         :meth:`release`."""
         now = self._clock()
-        self._wake_at = None
+        claim = self.politeness.claimer(now)
         due: list[Request] = []
         replaced: list[Request] = []
         while self._later and self._later[0][0] <= now:
@@ -103,48 +88,20 @@ class Scheduler:
             await self.queue.requeue(due, replaced)
         if limit <= 0:
             return []
-        active, next_start, per_host = self._active, self._next_start, self.per_host
-
-        def claim(host: str) -> bool:
-            if active.get(host, 0) >= per_host:
-                return False
-            start = next_start.get(host)
-            if start is not None and start > now:
-                if self._wake_at is None or start < self._wake_at:
-                    self._wake_at = start
-                return False
-            active[host] = active.get(host, 0) + 1
-            delay = self.host_delay(host)
-            if delay:
-                next_start[host] = now + delay
-            return True
-
         return await self.queue.pop(limit, claim)
 
     async def pace(self, request: Request) -> None:
         """Wait, holding the slot, until ``request`` may start: its host's delay after the
-        previous start. Needed because a delay can grow after the request was taken (robots
-        ``Crawl-delay`` becomes known with the first request, AutoThrottle adapts)."""
-        host = request.host
-        delay = self.host_delay(host)
-        now = self._clock()
-        last = self._last_start.get(host)
-        start = now if last is None or not delay else max(now, last + delay)
-        self._last_start[host] = start
-        if delay:
-            self._next_start[host] = max(self._next_start.get(host, 0.0), start + delay)
-        if start > now:
-            await asyncio.sleep(start - now)
+        previous start, and any pause (:meth:`Politeness.started
+        <acrawl.frontier.politeness.Politeness.started>`)."""
+        wait = self.politeness.started(request.host)
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     def release(self, request: Request) -> None:
         """Free the host slot ``request`` held (call once per taken request); the queue is
         told too (a shared one frees the slot for every worker)."""
-        host = request.host
-        n = self._active.get(host, 0) - 1
-        if n > 0:
-            self._active[host] = n
-        else:
-            self._active.pop(host, None)
+        self.politeness.release(request.host)
         self.queue.release(request)
 
     async def done(self, requests: Sequence[Request]) -> None:
@@ -152,7 +109,8 @@ class Scheduler:
 
     def seconds_to_wake(self) -> float | None:
         """How long until a delayed host or a retry may become ready (None: nothing waiting)."""
-        times = [t for t in (self._wake_at, self._later[0][0] if self._later else None) if t]
+        times = [t for t in (self.politeness.wake_at, self._later[0][0] if self._later else None)
+                 if t]
         wait = max(0.0, min(times) - self._clock()) if times else None
         poll = self.queue.poll_interval  # shared queues: other workers add work
         if poll is not None and (wait is None or poll < wait):
