@@ -12,6 +12,8 @@ is a *runtime* import.
 * ``core`` (the engine, the scheduler, the component chains) knows interfaces only: it is handed
   a downloader, a frontier, sinks, gates and components, and never imports ``download``, the
   frontier backends, ``policies``, ``sinks``' implementations, the wiring or the front ends.
+* In ``frontier``, the contract (``base``), the request codec and per-host politeness know no
+  backend; the backends (``memory``, ``sqlite``, ``redis``) build on them.
 * Concrete components are built in one place, ``crawler`` (the CLI and the built-in spiders
   may too); no other module calls their constructors.
 * Nothing imports the CLI, and only the package's ``__init__`` imports ``runner``
@@ -53,7 +55,7 @@ def covers(rule: str, module: str) -> bool:
 BASE = frozenset({
     "__init__", "errors", "http", "urls", "headers", "settings", "stats", "spider", "hookspecs",
     "gates",
-    "sinks", "sinks.base", "frontier", "frontier.base", "config", "explain",
+    "sinks", "sinks.base", "frontier", "frontier.base", "frontier.codec", "config", "explain",
     # the Scrapy-shaped user API built on the data: items, forms, link extractors, CrawlSpider
     "items", "forms", "linkextractors", "crawlspider",
 })
@@ -73,6 +75,9 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     }),
     "download": frozenset({"core", "frontier", "policies", "crawler", "cli", "demo"}),
     "frontier": frozenset({"core", "download", "policies", "crawler", "cli", "demo"}),
+    # the frontier contract, the request codec and politeness: what every backend builds on
+    **{shared: frozenset({"frontier.memory", "frontier.sqlite", "frontier.redis"})
+       for shared in ("frontier.base", "frontier.codec", "frontier.politeness")},
     "policies": frozenset({"crawler", "cli", "demo", "download", "frontier.sqlite",
                            "frontier.redis"}),
     "sinks": frozenset({"core", "download", "frontier", "policies", "crawler", "cli", "demo"}),
@@ -96,7 +101,7 @@ TYPE_ONLY: dict[str, frozenset[str]] = {
 CONSTRUCTED_ONLY_IN: dict[str, frozenset[str]] = {
     name: frozenset({"crawler", "cli.main", "demo.spiders"})
     for name in ("AiohttpDownloader", "MemoryQueue", "MemoryDupeFilter", "Scheduler",
-                 "SqliteState", "RedisFrontier", "Engine")
+                 "SqliteState", "RedisFrontier", "Politeness", "Engine")
 }
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from .download.handlers import HandlerRouter
 from .errors import ComponentError, ConfigError, DownloadError, DropItem, TooManyRedirects
 from .frontier.base import DupeFilter, RequestQueue
 from .frontier.memory import MemoryDupeFilter, MemoryQueue
+from .frontier.politeness import Politeness
 from .frontier.sqlite import SqliteState
 from .gates import Gate, GateMiddleware
 from .http import Request, Response
@@ -90,6 +91,7 @@ class Crawler:
         outputs: list[str],
         queue: RequestQueue,
         dupefilter: DupeFilter,
+        politeness: Politeness | None = None,
         downloader: AiohttpDownloader | None = None,
         state: SqliteState | None = None,
     ) -> None:
@@ -100,6 +102,8 @@ class Crawler:
         self.outputs = outputs
         self.queue = queue
         self.dupefilter = dupefilter
+        #: per-host slots, delays and pauses, for the scheduler and a shared frontier
+        self.politeness = politeness or _politeness(settings)
         self.stats = Stats()
         if state is not None:
             state.load_stats(self.stats)
@@ -183,10 +187,12 @@ class Crawler:
                                   "frontier keeps the crawl's state in Redis)")
             from .frontier.redis import RedisFrontier
 
-            frontier = RedisFrontier.from_url(frontier_url, spider=spider, settings=built)
+            politeness = _politeness(built)
+            frontier = RedisFrontier.from_url(frontier_url, spider=spider, settings=built,
+                                              politeness=politeness)
             crawler = cls(spider=spider, settings=built, hooks=hooks, outputs=outputs,
                           queue=frontier.queue, dupefilter=frontier.dupefilter,
-                          downloader=downloader)
+                          politeness=politeness, downloader=downloader)
             crawler.frontier = frontier
             crawler._pipelines_on = pipelines
             crawler.components()  # a component that cannot load is a usage error now
@@ -276,19 +282,10 @@ class Crawler:
         try:
             gates = [g for g in self.hooks.open_gates(self.settings, self.spider, self.fetch)
                      if _gate_name(g) not in self.settings["disable"]]
-            delays = [g.delay for g in gates]
-            scheduler = Scheduler(
-                queue=self.queue,
-                dupefilter=self.dupefilter,
-                per_host=self.settings["per_host_concurrency"],
-                delay=self.settings["download_delay"],
-                host_delay=(lambda host: max((d(host) or 0.0 for d in delays), default=0.0))
-                if delays else None,
-            )
-            if self.frontier is not None:
-                self.frontier.bind_scheduler(scheduler)
-            middlewares, spider_mws, pipelines = self.components(
-                gates, set_delay=scheduler.extra_delay.__setitem__)
+            self.politeness.use_gates(gates)  # robots.txt Crawl-delay
+            scheduler = Scheduler(queue=self.queue, dupefilter=self.dupefilter,
+                                  politeness=self.politeness)
+            middlewares, spider_mws, pipelines = self.components(gates)
             if hasattr(self.downloader, "on_sent"):  # delays count from when requests are sent
                 self.downloader.on_sent = scheduler.sent
             self.engine = Engine(
@@ -324,8 +321,7 @@ class Crawler:
 
     # -- components -----------------------------------------------------------------------------
     def components(
-        self, gates: list[Gate] | None = None, *,
-        set_delay: Callable[[str, float], None] = lambda host, delay: None,
+        self, gates: list[Gate] | None = None,
     ) -> tuple[list[Slot], list[Slot], list[Slot]]:
         """The downloader middlewares, spider-output middlewares and item pipelines of this
         crawl, each in the order it runs (``acrawl-run SPIDER --list-components``).
@@ -337,12 +333,8 @@ class Crawler:
         before = [Slot(_gate_name(g), GateMiddleware(g)) for g in gates]
         after = [Slot("retry", RetryMiddleware.from_crawler(self)),
                  Slot("redirect", RedirectMiddleware.from_crawler(self))]
-        if s["autothrottle"]:
-            throttle = AutoThrottle(target_concurrency=s["autothrottle_target_concurrency"],
-                                    min_delay=s["download_delay"],
-                                    max_delay=s["autothrottle_max_delay"])
-            after.append(Slot("throttle", ThrottleMiddleware(throttle=throttle,
-                                                             set_delay=set_delay)))
+        if self.politeness.throttle is not None:  # autothrottle = true
+            after.append(Slot("throttle", ThrottleMiddleware(observe=self.politeness.observe)))
         depth: list[Slot] = []
         if s["max_depth"] is not None:
             depth.append(Slot("max_depth", DepthLimit(max_depth=s["max_depth"],
@@ -449,6 +441,16 @@ def _refuse_same_target(uris: list[str], sinks: list[Sink]) -> None:
 def _gate_name(gate: Any) -> str:
     name = getattr(gate, "name", None)
     return name if isinstance(name, str) and name else type(gate).__name__
+
+
+def _politeness(settings: Settings) -> Politeness:
+    """Per-host concurrency and delay from ``settings``, with AutoThrottle if it is on."""
+    throttle = AutoThrottle(
+        target_concurrency=settings["autothrottle_target_concurrency"],
+        min_delay=settings["download_delay"],
+        max_delay=settings["autothrottle_max_delay"],
+    ) if settings["autothrottle"] else None
+    return Politeness.from_settings(settings, throttle=throttle)
 
 
 def _origin(url: str) -> str:

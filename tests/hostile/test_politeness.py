@@ -681,6 +681,33 @@ async def test_retry_after_http_date_is_honoured() -> None:
     assert len(spider.pages) == 1
 
 
+@pytest.mark.parametrize("status", [503, 429])
+async def test_retry_after_pauses_the_whole_host_and_no_other(status: int) -> None:
+    """A 503/429 with ``Retry-After: 1`` from one page: no request to that host starts for
+    1 s -- neither the retry nor the host's other pages -- while another host is crawled."""
+    ra = retry_after_handler(lambda: "1", status=status)
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.path == "/ra":
+            return await ra(request)
+        if (r := no_robots(request)) is not None:
+            return r
+        return page(request.path)
+
+    async with serve(handler, "127.0.0.1", ALIAS) as sites:
+        a, b = sites.urls
+        urls = [f"{a}/ra", f"{a}/p/0", f"{a}/p/1", f"{b}/q/0", f"{b}/q/1"]
+        result, spider = await crawl({"start_urls": urls},
+                                     {"retry_times": 1, "per_host_concurrency": 1})
+    assert len(spider.pages) == 5 and spider.failures == []
+    [answered, *after] = sites.pages(a)
+    assert answered.path == "/ra" and len(after) == 3
+    waits = [h.t - answered.t for h in after]
+    assert min(waits) >= 1.0 - EPS, [round(w, 3) for w in waits]
+    assert max(h.t for h in sites.pages(b)) - answered.t < 0.5  # the other host went on
+    assert result.stats[f"retries/http_{status}"] == 1
+
+
 async def test_exhausted_retries_on_503_reach_the_errback_with_http_error() -> None:
     async def always_503(request: web.Request) -> web.StreamResponse:
         if (r := no_robots(request)) is not None:

@@ -19,6 +19,7 @@ import time
 
 import redis
 
+from acrawl.frontier.politeness import Politeness
 from acrawl.frontier.redis import RedisFrontier
 from acrawl.http import Request
 from acrawl.spider import Spider
@@ -65,7 +66,8 @@ async def main(url: str, n: int) -> None:
         layout_only(client, n)
         return
     client.flushdb()
-    f = RedisFrontier(url=url, prefix="acrawl:measure:", spider=_Measure())
+    f = RedisFrontier(url=url, prefix="acrawl:measure:", spider=_Measure(),
+                      politeness=Politeness())
     f._known_max = 0  # measure Redis, not the worker's cache
     before = used(client)
     started = time.perf_counter()

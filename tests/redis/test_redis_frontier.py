@@ -17,6 +17,7 @@ from acrawl.demo.spiders import LinksSpider
 from acrawl.errors import ConfigError, SerializationError
 from acrawl.frontier import redis as redisfrontier
 from acrawl.frontier.base import DupeFilter, RequestQueue
+from acrawl.frontier.politeness import Politeness
 from acrawl.frontier.redis import RedisFrontier, parse_frontier_url
 from acrawl.http import Request
 from acrawl.settings import Settings
@@ -56,13 +57,18 @@ MakeFrontier = Callable[..., RedisFrontier]
 
 @pytest.fixture
 async def make(redis_url: str) -> AsyncIterator[MakeFrontier]:
-    """``make(per_host=2, delay=0.0, lease_ttl=60.0)``: a frontier (a worker) on the test's
-    Redis; all are closed at the end of the test."""
+    """``make(per_host=2, delay=0.0, crawl_delay=None, lease_ttl=60.0)``: a frontier (a
+    worker, with its own :class:`Politeness`) on the test's Redis; all are closed at the end
+    of the test."""
     made: list[RedisFrontier] = []
 
-    def build(**kw: Any) -> RedisFrontier:
-        kw.setdefault("per_host", 100)
-        f = RedisFrontier(url=redis_url, prefix=PREFIX, spider=Dummy(), **kw)
+    def build(*, per_host: int = 100, delay: float = 0.0,
+              crawl_delay: Callable[[str], float | None] | None = None,
+              **kw: Any) -> RedisFrontier:
+        politeness = Politeness(per_host=per_host, download_delay=delay,
+                                crawl_delay=crawl_delay)
+        f = RedisFrontier(url=redis_url, prefix=PREFIX, spider=Dummy(), politeness=politeness,
+                          **kw)
         made.append(f)
         return f
 
@@ -88,7 +94,8 @@ async def test_implements_the_frontier_protocols(make: MakeFrontier) -> None:
     f = make()
     assert isinstance(f.queue, RequestQueue)
     assert isinstance(f.dupefilter, DupeFilter)
-    assert 0 < f.queue.poll_interval <= 0.2
+    assert f.queue.shared
+    assert f.queue.poll_interval is not None and 0 < f.queue.poll_interval <= 0.2
     assert callable(f.queue.release) and callable(f.queue.encode)
 
 
@@ -190,6 +197,7 @@ async def test_download_delay_is_kept_across_workers(make: MakeFrontier) -> None
                          + [Request("http://b.test/1")])
     assert sorted(hosts(await one.queue.pop(10, always))) == ["a.test", "b.test"]
     assert await two.queue.pop(10, always) == []  # slots free, but a.test waits its delay
+    assert two.queue.poll_interval is not None
     assert 0.02 <= two.queue.poll_interval <= 0.2  # woken early enough for it
     await asyncio.sleep(0.45)
     assert hosts(await two.queue.pop(10, always)) == ["a.test"]
@@ -197,8 +205,8 @@ async def test_download_delay_is_kept_across_workers(make: MakeFrontier) -> None
 
 
 async def test_a_host_delay_learned_by_one_worker_applies_to_all(make: MakeFrontier) -> None:
-    one, two = make(), make()
-    one.host_delay = lambda host: 0.5 if host == "slow.test" else 0.0
+    one = make(crawl_delay=lambda host: 0.5 if host == "slow.test" else 0.0)
+    two = make()
     await one.queue.push([Request(f"http://slow.test/{i}") for i in range(5)])
     assert len(await one.queue.pop(1, always)) == 1  # learns the delay (e.g. Crawl-delay)
     assert len(await one.queue.pop(1, always)) == 1  # ...and tells Redis: delay starts now
@@ -206,6 +214,22 @@ async def test_a_host_delay_learned_by_one_worker_applies_to_all(make: MakeFront
     assert await one.queue.pop(10, always) == []
     await asyncio.sleep(0.55)
     assert len(await two.queue.pop(10, always)) == 1
+
+
+async def test_a_pause_taken_by_one_worker_holds_for_all(make: MakeFrontier) -> None:
+    """A 429/503 with Retry-After seen by one worker pauses the host for every worker (sent
+    with that worker's next pop); other hosts go on."""
+    one, two = make(), make()
+    await one.queue.push([Request(f"http://a.test/{i}") for i in range(3)]
+                         + [Request(f"http://b.test/{i}") for i in range(3)])
+    one.politeness.retry_after("a.test", 503, 0.6)
+    assert hosts(await one.queue.pop(1, lambda host: host == "b.test")) == ["b.test"]
+    assert hosts(await two.queue.pop(10, always)) == ["b.test", "b.test"]  # a.test: paused
+    assert two.queue.poll_interval is not None and two.queue.poll_interval <= 0.2
+    one.politeness.retry_after("a.test", 503, 0.1)  # a shorter one does not cut it short
+    assert await one.queue.pop(10, always) == []
+    await asyncio.sleep(0.65)
+    assert hosts(await two.queue.pop(10, always)) == ["a.test"] * 3
 
 
 # -- leases ---------------------------------------------------------------------------------------
@@ -356,8 +380,7 @@ async def test_retries_and_dont_filter_bypass_dedup(make: MakeFrontier) -> None:
 
 async def test_scheduler_over_the_shared_frontier(make: MakeFrontier) -> None:
     f = make(per_host=1)
-    sched = Scheduler(queue=f.queue, dupefilter=f.dupefilter, per_host=1)
-    f.bind_scheduler(sched)
+    sched = Scheduler(queue=f.queue, dupefilter=f.dupefilter, politeness=f.politeness)
     invalid: list[Request] = []
     accepted = await sched.add([
         Request("http://a.test/"), Request("http://a.test/#x"), Request("http://b.test/"),
@@ -378,8 +401,8 @@ async def test_scheduler_over_the_shared_frontier(make: MakeFrontier) -> None:
 async def test_known_duplicates_are_dropped_without_being_encoded(
         make: MakeFrontier, monkeypatch: pytest.MonkeyPatch) -> None:
     one, two = make(), make()
-    s1 = Scheduler(queue=one.queue, dupefilter=one.dupefilter)
-    s2 = Scheduler(queue=two.queue, dupefilter=two.dupefilter)
+    s1 = Scheduler(queue=one.queue, dupefilter=one.dupefilter, politeness=one.politeness)
+    s2 = Scheduler(queue=two.queue, dupefilter=two.dupefilter, politeness=two.politeness)
     assert len(await s1.add([Request("http://a.test/1"), Request("http://a.test/2")])) == 2
     encoded: list[str] = []
     real = redisfrontier.encode_request
@@ -461,24 +484,30 @@ def test_from_url_checks_the_connection(unused_port: int) -> None:
     settings = Settings.build()
     with pytest.raises(ConfigError) as info:
         RedisFrontier.from_url(f"redis://:secret@127.0.0.1:{unused_port}/0", spider=Dummy(),
-                               settings=settings)
+                               settings=settings, politeness=Politeness())
     message = str(info.value)
     assert "cannot use Redis" in message and "\n" not in message
     assert "secret" not in message
 
 
 def test_from_url_builds_from_settings(redis_url: str) -> None:
-    settings = Settings.build(overrides={"redis_lease_ttl": "3", "per_host_concurrency": 3,
-                                         "download_delay": 0.5})
-    f = RedisFrontier.from_url(redis_url + "?prefix=mine", spider=Dummy(), settings=settings)
-    assert (f.lease_ttl, f.per_host, f.delay, f.prefix) == (3.0, 3, 0.5, "mine:")
+    """The lease TTL from the settings; per-host concurrency and delay from the politeness the
+    crawler builds from them -- the same object its scheduler uses."""
+    overrides = {"redis_lease_ttl": "3", "per_host_concurrency": 3, "download_delay": 0.5}
+    crawler = Crawler.create(Dummy, settings=overrides, entry_points=False,
+                             frontier_url=redis_url + "?prefix=mine")
+    f = crawler.frontier
+    assert isinstance(f, RedisFrontier)
+    assert (f.lease_ttl, f.politeness.per_host, f.politeness.download_delay, f.prefix) == (
+        3.0, 3, 0.5, "mine:")
+    assert f.politeness is crawler.politeness
 
 
 def test_a_missing_redis_client_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "redis", None)
     with pytest.raises(ConfigError, match=r"pip install acrawl\[redis\]"):
         RedisFrontier.from_url("redis://127.0.0.1:1/0", spider=Dummy(),
-                               settings=Settings.build())
+                               settings=Settings.build(), politeness=Politeness())
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from state_support import describe, output_urls, run, stats
 
 from acrawl.errors import SerializationError
-from acrawl.frontier.sqlite import decode_request, encode_request
+from acrawl.frontier.codec import decode_request, encode_request
 from acrawl.http import Request
 
 GOOD = json.loads(encode_request(Request("http://a.test/x", "parse_item", headers={"A": "b"})))

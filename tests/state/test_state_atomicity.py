@@ -14,6 +14,7 @@ import textwrap
 from pathlib import Path
 
 from acrawl.core.scheduler import Scheduler
+from acrawl.frontier.politeness import Politeness
 from acrawl.frontier.sqlite import SqliteState
 from acrawl.http import Request
 from acrawl.spider import Spider
@@ -31,13 +32,15 @@ def _die_in_child(state_dir: Path, body: str) -> None:
         from acrawl.http import Request
         from acrawl.core.scheduler import Scheduler
         from acrawl.spider import Spider
+        from acrawl.frontier.politeness import Politeness
         from acrawl.frontier.sqlite import SqliteState
 
         class S(Spider):
             name = "s"
 
         state = SqliteState.open_dir(sys.argv[1], S())
-        sched = Scheduler(queue=state.queue, dupefilter=state.dupefilter)
+        sched = Scheduler(queue=state.queue, dupefilter=state.dupefilter,
+                          politeness=Politeness())
 
         async def die(*args, **kwargs):
             os._exit(9)  # the process is killed here
@@ -58,7 +61,8 @@ def _die_in_child(state_dir: Path, body: str) -> None:
 
 async def _resumed(state_dir: Path) -> tuple[SqliteState, Scheduler]:
     state = SqliteState.open_dir(state_dir, S())
-    return state, Scheduler(queue=state.queue, dupefilter=state.dupefilter)
+    return state, Scheduler(queue=state.queue, dupefilter=state.dupefilter,
+                            politeness=Politeness())
 
 
 async def test_killed_between_dedup_and_queue_insert_loses_no_request(tmp_path: Path) -> None:

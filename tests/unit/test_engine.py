@@ -967,35 +967,40 @@ async def test_retry_after_is_honoured(acrawl_site: Any) -> None:
 async def test_retry_after_does_not_block_other_requests(
     crawl: Any, serve_app: Any, page: Any, rec: Recorder
 ) -> None:
-    routes = {"/slow": flaky(rec, 1, 503, {"Retry-After": "1"}),
-              **pages(rec, page, {"/other": "x"})}
+    """A 503 with Retry-After pauses its host -- the retry and the host's other requests wait
+    -- but not the crawl: the one download slot goes to another host meanwhile."""
+    paused = {"/slow": flaky(rec, 1, 503, {"Retry-After": "1"}),
+              **pages(rec, page, {"/same": "x"})}
 
     class Spider2(RecordingSpider):
         def start_requests(self) -> Any:
             yield Request(self.base + "/slow", priority=1)
-            yield Request(self.base + "/other")
+            yield Request(self.base + "/same")
+            yield Request(self.other + "/other")
 
-    async with serve_app(routes) as base:
-        await crawl(Spider2, base=base, settings={"concurrency": 1})
-    assert rec.order == ["/slow", "/other", "/slow"]
+    async with serve_app(paused) as base, serve_app(pages(rec, page, {"/other": "x"})) as other:
+        await crawl(Spider2, base=base, other=other, settings={"concurrency": 1})
+    assert rec.order == ["/slow", "/other", "/slow", "/same"]
     assert rec.times["/other"][0] - rec.times["/slow"][0] < 0.9
+    assert rec.times["/same"][0] - rec.times["/slow"][0] >= 0.9  # the host was paused
 
 
 async def test_max_pages_does_not_wait_for_pending_retries(
     crawl: Any, serve_app: Any, page: Any, rec: Recorder
 ) -> None:
-    routes = {"/busy": flaky(rec, 99, 503, {"Retry-After": "5"}), **pages(rec, page, {"/": "x"})}
+    busy = {"/busy": flaky(rec, 99, 503, {"Retry-After": "5"})}  # (pauses its host 5 s)
 
     class Spider2(RecordingSpider):
         def start_requests(self) -> Any:
             yield Request(self.base + "/busy", priority=1)
-            yield Request(self.base + "/")
+            yield Request(self.other + "/")
 
-    async with serve_app(routes) as base:
+    async with serve_app(busy) as base, serve_app(pages(rec, page, {"/": "x"})) as other:
         started = time.monotonic()
-        result, spider = await crawl(Spider2, base=base, settings={"max_pages": 1})
+        result, spider = await crawl(Spider2, base=base, other=other,
+                                     settings={"max_pages": 1})
         elapsed = time.monotonic() - started
-    assert [r.url for r in spider.seen] == [base + "/"]
+    assert [r.url for r in spider.seen] == [other + "/"]
     assert result.reason == "max_pages"
     assert rec.hits["/busy"] == 1
     assert elapsed < 3

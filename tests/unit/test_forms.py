@@ -11,7 +11,7 @@ import pytest
 
 import acrawl
 from acrawl.forms import FormRequest, JsonRequest
-from acrawl.frontier.sqlite import decode_request, encode_request
+from acrawl.frontier.codec import decode_request, encode_request
 from acrawl.http import Request, Response
 
 PAGE_URL = "http://site.test/dir/page.html"

@@ -1,4 +1,6 @@
-"""acrawl.frontier.memory (MemoryQueue, MemoryDupeFilter) and acrawl.core.scheduler.Scheduler."""
+"""acrawl.core.scheduler.Scheduler over the in-memory frontier: dedup, politeness when
+requests are taken (held by acrawl.frontier.politeness.Politeness), retries. The backends
+themselves: tests/frontier."""
 
 from __future__ import annotations
 
@@ -8,8 +10,8 @@ import time
 import pytest
 
 from acrawl.core.scheduler import Scheduler
-from acrawl.frontier.base import DupeFilter, RequestQueue
 from acrawl.frontier.memory import MemoryDupeFilter, MemoryQueue
+from acrawl.frontier.politeness import Politeness
 from acrawl.http import Request
 
 
@@ -24,10 +26,6 @@ class FakeClock:
         self.now += seconds
 
 
-def always(host: str) -> bool:
-    return True
-
-
 def urls(requests: list[Request]) -> list[str]:
     return [r.url for r in requests]
 
@@ -37,162 +35,10 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-def make_scheduler(clock: FakeClock, **kw: object) -> Scheduler:
-    return Scheduler(queue=MemoryQueue(), dupefilter=MemoryDupeFilter(), clock=clock,
-                     **kw)  # type: ignore[arg-type]
-
-
-# -- MemoryQueue ---------------------------------------------------------------------------------
-
-
-def test_memory_backends_implement_the_protocols() -> None:
-    assert isinstance(MemoryQueue(), RequestQueue)
-    assert isinstance(MemoryDupeFilter(), DupeFilter)
-
-
-async def test_queue_pops_by_priority_then_fifo() -> None:
-    q = MemoryQueue()
-    await q.push([
-        Request("http://a.test/low1", priority=-1),
-        Request("http://a.test/mid1"),
-        Request("http://a.test/high1", priority=5),
-        Request("http://a.test/mid2"),
-        Request("http://a.test/mid3"),
-        Request("http://a.test/high2", priority=5),
-        Request("http://a.test/low2", priority=-1),
-    ])
-    assert await q.size() == 7
-    got = await q.pop(100, always)
-    assert urls(got) == [
-        "http://a.test/high1", "http://a.test/high2",
-        "http://a.test/mid1", "http://a.test/mid2", "http://a.test/mid3",
-        "http://a.test/low1", "http://a.test/low2",
-    ]
-    assert await q.size() == 0
-    assert await q.pop(10, always) == []
-
-
-async def test_queue_priority_is_global_across_hosts() -> None:
-    q = MemoryQueue()
-    await q.push([
-        Request("http://a.test/low", priority=-1),
-        Request("http://b.test/mid"),
-        Request("http://c.test/high", priority=5),
-        Request("http://a.test/mid"),
-        Request("http://c.test/low", priority=-1),
-        Request("http://b.test/high", priority=5),
-    ])
-    got = await q.pop(100, always)
-    assert [r.priority for r in got] == [5, 5, 0, 0, -1, -1]
-    assert set(urls(got[:2])) == {"http://c.test/high", "http://b.test/high"}
-    assert set(urls(got[4:])) == {"http://a.test/low", "http://c.test/low"}
-
-
-async def test_queue_is_fifo_per_host_and_round_robin_across_hosts() -> None:
-    """Within one priority each host's requests come out in order, and hosts take turns
-    (a host with many queued requests does not starve one queued after it)."""
-    q = MemoryQueue()
-    await q.push([Request(f"http://a.test/{i}") for i in range(4)])
-    await q.push([Request(f"http://b.test/{i}") for i in range(2)])
-    got = urls(await q.pop(100, always))
-    assert [u for u in got if "a.test" in u] == [f"http://a.test/{i}" for i in range(4)]
-    assert [u for u in got if "b.test" in u] == ["http://b.test/0", "http://b.test/1"]
-    assert got.index("http://b.test/0") <= 1  # not behind all of a.test's requests
-
-
-async def test_queue_preserves_request_fields() -> None:
-    def cb(response: object) -> None: ...
-
-    q = MemoryQueue()
-    plain = Request("http://a.test/p", cb, priority=3, dont_filter=True, depth=4,
-                    referer="http://a.test/")
-    rich = Request("http://a.test/r", "named", errback=cb, method="POST", body=b"x",
-                   headers={"H": "v"}, meta={"m": 1}, cb_kwargs={"k": 2}, priority=3,
-                   depth=70000, retries=1, redirects=2)
-    await q.push([plain, rich])
-    assert await q.pop(10, always) == [plain, rich]
-
-
-async def test_queue_pop_respects_limit() -> None:
-    q = MemoryQueue()
-    await q.push([Request(f"http://a.test/{i}") for i in range(5)])
-    assert urls(await q.pop(2, always)) == ["http://a.test/0", "http://a.test/1"]
-    assert await q.size() == 3
-    assert urls(await q.pop(0, always)) == []
-    assert urls(await q.pop(10, always)) == [f"http://a.test/{i}" for i in (2, 3, 4)]
-
-
-async def test_queue_push_after_pop_keeps_priority_order() -> None:
-    q = MemoryQueue()
-    await q.push([Request("http://a.test/1"), Request("http://a.test/2")])
-    assert urls(await q.pop(1, always)) == ["http://a.test/1"]
-    await q.push([Request("http://a.test/urgent", priority=9)])
-    assert urls(await q.pop(5, always)) == ["http://a.test/urgent", "http://a.test/2"]
-
-
-async def test_queue_skips_busy_hosts_and_keeps_their_requests() -> None:
-    q = MemoryQueue()
-    await q.push([
-        Request("http://busy.test/1", priority=10),
-        Request("http://busy.test/2", priority=10),
-        Request("http://free.test/1"),
-        Request("http://free.test/2"),
-    ])
-    asked: list[str] = []
-
-    def claim(host: str) -> bool:
-        asked.append(host)
-        return host != "busy.test"
-
-    got = await q.pop(10, claim)
-    assert urls(got) == ["http://free.test/1", "http://free.test/2"]
-    assert asked.count("busy.test") == 1  # one look at the busy host, not one per request
-    assert await q.size() == 2
-    assert urls(await q.pop(10, always)) == ["http://busy.test/1", "http://busy.test/2"]
-
-
-async def test_queue_claim_is_per_request() -> None:
-    """A host allowed one slot gives one request; the rest wait for the next pop."""
-    q = MemoryQueue()
-    await q.push([Request(f"http://a.test/{i}") for i in range(3)]
-                 + [Request("http://b.test/0")])
-    slots = {"a.test": 1, "b.test": 1}
-
-    def claim(host: str) -> bool:
-        if slots[host] <= 0:
-            return False
-        slots[host] -= 1
-        return True
-
-    assert urls(await q.pop(10, claim)) == ["http://a.test/0", "http://b.test/0"]
-    assert await q.size() == 2
-    assert urls(await q.pop(10, always)) == ["http://a.test/1", "http://a.test/2"]
-
-
-async def test_queue_groups_by_host_key() -> None:
-    q = MemoryQueue()
-    await q.push([Request("http://A.test:80/1"), Request("http://a.test/2"),
-                  Request("http://a.test:8080/3")])
-    seen: list[str] = []
-
-    def claim(host: str) -> bool:
-        seen.append(host)
-        return True
-
-    await q.pop(10, claim)
-    assert sorted(set(seen)) == ["a.test", "a.test:8080"]
-
-
-# -- MemoryDupeFilter ----------------------------------------------------------------------------
-
-
-async def test_dupefilter_batch_semantics() -> None:
-    df = MemoryDupeFilter()
-    a, b, c = b"a" * 16, b"b" * 16, b"c" * 16
-    assert await df.add([a, b, a, c, b]) == [True, True, False, True, False]
-    assert await df.add([c, b"d" * 16, a]) == [False, True, False]
-    assert await df.add([]) == []
-    assert len(df) == 4
+def make_scheduler(clock: FakeClock, **politeness: object) -> Scheduler:
+    """A scheduler over the memory backends; ``politeness``: :class:`Politeness` arguments."""
+    return Scheduler(queue=MemoryQueue(), dupefilter=MemoryDupeFilter(),
+                     politeness=Politeness(clock=clock, **politeness))  # type: ignore[arg-type]
 
 
 # -- Scheduler: dedup ----------------------------------------------------------------------------
@@ -260,7 +106,7 @@ async def test_scheduler_take_respects_limit(clock: FakeClock) -> None:
 
 
 async def test_scheduler_download_delay_spaces_requests_per_host(clock: FakeClock) -> None:
-    s = make_scheduler(clock, per_host=8, delay=2.0)
+    s = make_scheduler(clock, per_host=8, download_delay=2.0)
     await s.add([Request(f"http://a.test/{i}") for i in range(3)] + [Request("http://b.test/0")])
     got = await s.take(10)
     assert urls(got) == ["http://a.test/0", "http://b.test/0"]  # one per host, then wait
@@ -280,7 +126,7 @@ async def test_scheduler_download_delay_spaces_requests_per_host(clock: FakeCloc
 
 
 async def test_scheduler_delay_counts_from_start_not_release(clock: FakeClock) -> None:
-    s = make_scheduler(clock, per_host=1, delay=1.0)
+    s = make_scheduler(clock, per_host=1, download_delay=1.0)
     await s.add([Request("http://a.test/0"), Request("http://a.test/1")])
     (r0,) = await s.take(10)
     clock.advance(3.0)  # a slow download, longer than the delay
@@ -288,12 +134,25 @@ async def test_scheduler_delay_counts_from_start_not_release(clock: FakeClock) -
     assert urls(await s.take(10)) == ["http://a.test/1"]
 
 
-async def test_scheduler_host_delay_callback_and_extra_delay(clock: FakeClock) -> None:
-    s = make_scheduler(clock, delay=0.5, host_delay=lambda h: 3.0 if h == "slow.test" else None)
-    assert s.host_delay("slow.test") == 3.0
-    assert s.host_delay("fast.test") == 0.5
-    s.extra_delay["fast.test"] = 4.0
-    assert s.host_delay("fast.test") == 4.0
+class FixedThrottle:
+    """An AutoThrottle stand-in: ``observe`` sets the delay it was told for a host."""
+
+    def __init__(self, delays: dict[str, float]) -> None:
+        self.delays = delays
+
+    def observe(self, host: str, *, latency: float, status: int | None) -> float:
+        return self.delays.get(host, 0.0)
+
+
+async def test_scheduler_delay_is_crawl_delay_or_autothrottle_when_larger(clock: FakeClock) -> None:
+    s = make_scheduler(clock, download_delay=0.5,
+                       crawl_delay=lambda h: 3.0 if h == "slow.test" else None,
+                       throttle=FixedThrottle({"fast.test": 4.0}))
+    polite = s.politeness
+    assert polite.delay("slow.test") == 3.0
+    assert polite.delay("fast.test") == 0.5
+    polite.observe("fast.test", latency=0.1, status=200)  # AutoThrottle's delay, stored
+    assert polite.delay("fast.test") == 4.0
     await s.add([Request("http://slow.test/0"), Request("http://slow.test/1")])
     (r,) = await s.take(10)
     s.release(r)
@@ -369,7 +228,7 @@ async def test_pace_applies_a_delay_learned_after_take(clock: FakeClock) -> None
     """robots Crawl-delay becomes known only after the first requests were taken: ``pace``
     spaces their starts anyway, and later takes wait for the host too."""
     known: dict[str, float] = {}
-    s = make_scheduler(clock, per_host=8, host_delay=known.get)
+    s = make_scheduler(clock, per_host=8, crawl_delay=known.get)
     await s.add([Request(f"http://a.test/{i}") for i in range(3)])
     first, second = await s.take(2)  # no delay known yet: both granted at once
     known["a.test"] = 0.2
@@ -390,7 +249,7 @@ async def test_the_delay_counts_from_when_the_previous_request_was_sent(
         clock: FakeClock) -> None:
     """A first request whose new connection takes 0.3 s to open is sent 0.3 s after
     ``pace`` let it go: the host's next start is the delay after *that*."""
-    s = make_scheduler(clock, per_host=1, delay=1.0)
+    s = make_scheduler(clock, per_host=1, download_delay=1.0)
     await s.add([Request("http://a.test/0"), Request("http://a.test/1")])
     (first,) = await s.take(10)
     await s.pace(first)
@@ -411,7 +270,8 @@ async def test_pace_waits_for_the_previous_request_of_the_host_to_be_sent() -> N
     """With two slots and a delay, the second request is not let go until the first was
     sent (then the delay): the first's slow connection cannot make the second overtake it.
     A request that finishes without being sent (its connection failed) is not waited for."""
-    s = Scheduler(queue=MemoryQueue(), dupefilter=MemoryDupeFilter(), per_host=2, delay=0.1)
+    s = Scheduler(queue=MemoryQueue(), dupefilter=MemoryDupeFilter(),
+                  politeness=Politeness(per_host=2, download_delay=0.1))
     first, second, third = (Request(f"http://a.test/{i}") for i in range(3))
     await s.pace(first)
     waiting = asyncio.ensure_future(s.pace(second))
@@ -426,7 +286,8 @@ async def test_pace_waits_for_the_previous_request_of_the_host_to_be_sent() -> N
 
 
 async def test_without_a_delay_pace_waits_for_nothing() -> None:
-    s = Scheduler(queue=MemoryQueue(), dupefilter=MemoryDupeFilter(), per_host=8)
+    s = Scheduler(queue=MemoryQueue(), dupefilter=MemoryDupeFilter(),
+                  politeness=Politeness(per_host=8))
     requests = [Request(f"http://a.test/{i}") for i in range(4)]
     for r in requests:
         await asyncio.wait_for(s.pace(r), 0.5)  # none is ever sent: none is waited for

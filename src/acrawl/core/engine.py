@@ -23,7 +23,7 @@ import logging
 import random
 import reprlib
 import time
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
@@ -214,15 +214,12 @@ class Engine:
         #: a durable frontier keeps what max_pages leaves behind for a later run
         self.durable = durable
         self._pages = stats.get("pages")  # a resumed crawl counts its earlier pages
-        #: a shared frontier counts max_pages for the whole crawl, across its workers
-        self._count_page: Callable[[int], Awaitable[int]] | None = getattr(
-            scheduler.queue, "count_page", None)
         self.reason = "finished"
         if self.max_pages is not None and self._pages >= self.max_pages and durable:
             # resumed after the limit was reached: nothing to fetch (raise the limit to go on)
             self._limit_reached()
         self._force = False
-        self._shared_queue = getattr(scheduler.queue, "poll_interval", None) is not None
+        self._shared_queue = scheduler.shared
 
     # -- public ---------------------------------------------------------------------------------
     async def run(self) -> str:
@@ -250,12 +247,8 @@ class Engine:
             if self.pipelines is not None:
                 await self.pipelines.close()
             self.stats.finish()
-            dupes = self.scheduler.dupefilter
-            nbytes, seen = getattr(dupes, "nbytes", None), getattr(dupes, "__len__", None)
-            if nbytes is not None and seen is not None and len(dupes):  # type: ignore[arg-type]
-                self.stats.set("dedup_urls", len(dupes))  # type: ignore[arg-type]
-                self.stats.set("dedup_bytes_per_url",
-                               round(nbytes / len(dupes), 1))  # type: ignore[arg-type]
+            for key, value in self.scheduler.stats().items():
+                self.stats.set(key, value)
             self.hooks.crawl_closed(self.spider, self.stats, self.reason)
         return self.reason
 
@@ -597,10 +590,12 @@ class Engine:
                 await self._failure(request, exc)
             return
         if self.max_pages is not None:
-            if self._count_page is not None:  # this page's number in the whole crawl, or 0
-                counted = await self._count_page(self.max_pages) or self.max_pages + 1
-            else:
+            # a shared frontier counts for the whole crawl: this page's number, or 0
+            counted = await self.scheduler.count_page(self.max_pages)
+            if counted is None:
                 counted = self._pages + 1
+            elif not counted:
+                counted = self.max_pages + 1
             if counted > self.max_pages:  # (another worker took the last ones)
                 self._limit_reached()
                 await self._max_pages_drop(request)

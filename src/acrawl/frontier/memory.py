@@ -15,11 +15,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..http import Request
+from .base import DupeFilter, OnInvalid, RequestQueue
 
 __all__ = ["MemoryDupeFilter", "MemoryQueue"]
 
 
-class MemoryDupeFilter:
+class MemoryDupeFilter(DupeFilter):
     """Fingerprints in a compact open-addressing hash table: 8 bytes of each 16-byte digest in
     an ``array('Q')`` kept between 1/3 and 2/3 full, so about 16-24 bytes per URL (a Python
     ``set`` of ``bytes`` costs ~100). Two URLs collide with probability ~n²/2⁶⁵
@@ -83,6 +84,13 @@ class MemoryDupeFilter:
         """Bytes held by the table."""
         return self._table.itemsize * len(self._table)
 
+    def stats(self) -> dict[str, int | float]:
+        """``dedup_urls`` and ``dedup_bytes_per_url`` (the table's size over the URLs seen)."""
+        if not self._count:
+            return {}
+        return {"dedup_urls": self._count,
+                "dedup_bytes_per_url": round(self.nbytes / self._count, 1)}
+
     async def close(self) -> None:
         return None
 
@@ -130,7 +138,7 @@ class _Host:
         return max(self.queues)
 
 
-class MemoryQueue:
+class MemoryQueue(RequestQueue):
     """Pending requests in memory, compactly.
 
     Per host, one FIFO per priority; across hosts, a heap of each host's best priority, with
@@ -235,6 +243,23 @@ class MemoryQueue:
             heapq.heappush(heap, marker)
         self._size -= len(out)
         return out
+
+    async def add_unseen(
+        self,
+        requests: Sequence[Request],
+        fingerprints: Sequence[bytes | None],
+        dupefilter: DupeFilter,
+        on_invalid: OnInvalid | None = None,
+    ) -> list[Request]:
+        """As the default, without its :meth:`encode` pass: requests are kept as objects, so
+        every one can be stored (this runs once per extracted link)."""
+        check = [fp for fp in fingerprints if fp is not None]
+        flags = iter(await dupefilter.add(check) if check else ())
+        accepted = [r for r, fp in zip(requests, fingerprints, strict=True)
+                    if fp is None or next(flags)]
+        if accepted:
+            await self.push(accepted)
+        return accepted
 
     async def done(self, requests: Sequence[Request]) -> None:
         return None

@@ -5,12 +5,13 @@ Keys (prefix ``acrawl:<spider>:``, or ``?prefix=...`` in the URL):
 
 ==================  =========================================================================
 ``seq``             counter; request ids are its values as 12 hex digits (so FIFO sorts)
-``req``             HASH id -> request (versioned JSON: ``frontier.sqlite.encode_request``)
+``req``             HASH id -> request (versioned JSON: ``frontier.codec.encode_request``)
 ``q:<host>``        ZSET of the host's pending ids, score ``-priority`` (FIFO among equals)
 ``hosts``           ZSET of hosts with pending work, score = when the host may start its next
                     request (µs); ``pop`` serves the ready hosts round-robin, least recently
                     served first, so one big host cannot starve the others
-``next:<host>``     the host's delay: a key that lives ``delay`` ms after a request was taken
+``next:<host>``     no request to the host starts while this key lives: ``delay`` ms after a
+                    request was taken, or longer for a ``Retry-After`` pause
 ``delay``           HASH host -> per-host delay (µs) learned by any worker (robots
                     ``Crawl-delay``, autothrottle) when above ``download_delay``
 ``slots:<host>``    ZSET of the host's requests being downloaded (any worker), score = expiry:
@@ -48,14 +49,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import ConfigError, SerializationError
 from ..urls import fingerprint
-from .base import report_invalid
-from .sqlite import decode_request, encode_request
+from .base import DupeFilter, OnInvalid, RequestQueue, report_invalid
+from .codec import decode_request, encode_request
 
 if TYPE_CHECKING:
     from ..http import Request
     from ..settings import Settings
     from ..spider import Spider
     from ..stats import Stats
+    from .politeness import Politeness
 
 __all__ = ["RedisFrontier"]
 
@@ -128,7 +130,8 @@ return dropped
 """
 
 # ARGV: prefix, worker, limit, per_host, default delay (µs), lease ttl (µs), k, k x (host, delay),
-# m, m x (id, host) slots to free first (downloads finished since the last call).
+# m, m x (id, host) slots to free first (downloads finished since the last call),
+# n, n x (host, pause µs) hosts a server asked to leave alone (Retry-After).
 # Returns id1, body1, id2, body2, ..., then µs until the next host is ready ('-1': no host).
 _LUA_POP = _LUA_COMMON + r"""
 local W = ARGV[2]
@@ -144,12 +147,23 @@ for i = 0, k - 1 do
   else redis.call('HSET', P .. 'delay', h, d) end
 end
 local m0 = 9 + 2 * k
-for i = m0, m0 + 2 * tonumber(ARGV[8 + 2 * k]) - 1, 2 do
+local m = tonumber(ARGV[8 + 2 * k])
+for i = m0, m0 + 2 * m - 1, 2 do
   if redis.call('SISMEMBER', P .. 'mine:' .. W, ARGV[i]) == 1 then
     free_slot(ARGV[i + 1], ARGV[i], now)
   end
 end
 local hk = P .. 'hosts'
+local n0 = m0 + 2 * m
+for i = n0 + 1, n0 + 2 * tonumber(ARGV[n0]), 2 do
+  local h, pause = ARGV[i], tonumber(ARGV[i + 1])
+  local ms = math.ceil(pause / 1000)
+  if ms > 0 and redis.call('PTTL', P .. 'next:' .. h) < ms then
+    redis.call('SET', P .. 'next:' .. h, '1', 'PX', ms)
+    local cur = redis.call('ZSCORE', hk, h)
+    if cur and tonumber(cur) < now + pause then redis.call('ZADD', hk, now + pause, h) end
+  end
+end
 local exp = now + ttl
 local out = {}
 local taken = 0
@@ -161,10 +175,9 @@ while taken < limit do
   for i, h in ipairs(ready) do
     local d = tonumber(redis.call('HGET', P .. 'delay', h) or default_delay)
     if d < default_delay then d = default_delay end
-    local pttl = -2
-    if d > 0 then pttl = redis.call('PTTL', P .. 'next:' .. h) end
+    local pttl = redis.call('PTTL', P .. 'next:' .. h)
     if pttl > 0 then
-      redis.call('ZADD', hk, now + pttl * 1000, h)  -- waiting out its delay
+      redis.call('ZADD', hk, now + pttl * 1000, h)  -- waiting out its delay or a pause
     else
       local sk = P .. 'slots:' .. h
       redis.call('ZREMRANGEBYSCORE', sk, '-inf', now)
@@ -390,7 +403,12 @@ def _import_redis() -> Any:
 
 class RedisFrontier:
     """One worker's view of a shared crawl; ``.queue`` and ``.dupefilter`` implement the
-    frontier protocols (:mod:`acrawl.frontier.memory`). Build it with :meth:`from_url`."""
+    frontier interfaces (:mod:`acrawl.frontier.base`). Build it with :meth:`from_url`.
+
+    ``politeness`` is the worker's (the scheduler's): its ``per_host`` and ``download_delay``
+    are enforced for all workers together, and the per-host delays and pauses it learns
+    (robots.txt ``Crawl-delay``, AutoThrottle, ``Retry-After``) are passed on to the others
+    with the next ``pop``."""
 
     poll_max = 0.2  # how often an idle worker asks again at most (others add work)
 
@@ -400,8 +418,7 @@ class RedisFrontier:
         url: str,
         prefix: str,
         spider: Spider,
-        per_host: int = 8,
-        delay: float = 0.0,
+        politeness: Politeness,
         lease_ttl: float = 60.0,
         worker: str | None = None,
         client: Any = None,
@@ -409,11 +426,9 @@ class RedisFrontier:
         self.url = url
         self.prefix = prefix
         self.spider = spider
-        self.per_host = per_host
-        self.delay = delay
+        self.politeness = politeness
         self.lease_ttl = lease_ttl
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-        self.host_delay: Callable[[str], float] | None = None  # set by bind_scheduler
         self.crawl_stats: dict[str, Any] | None = None  # the whole crawl's, after close()
         self._client = client
         self._scripts: dict[str, Any] = {}
@@ -422,6 +437,7 @@ class RedisFrontier:
         self._slots: dict[str, str] = {}  # rid -> host, until released
         self._sent_delay: dict[str, float] = {}  # host -> delay last told to Redis
         self._delay_updates: dict[str, float] = {}
+        self._sent_pause: dict[str, float] = {}  # host -> end of the pause told to Redis
         self._encoded: dict[int, tuple[Request, bytes]] = {}
         self._known: set[bytes] = set()  # fingerprints known to be in Redis
         self._checked: set[bytes] = set()  # new by add(), recorded by the push that follows
@@ -442,7 +458,8 @@ class RedisFrontier:
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
-    def from_url(cls, url: str, *, spider: Spider, settings: Settings) -> RedisFrontier:
+    def from_url(cls, url: str, *, spider: Spider, settings: Settings,
+                 politeness: Politeness) -> RedisFrontier:
         """Check that Redis answers (ConfigError, one line, if not) and build the frontier."""
         redis = _import_redis()
         client_url, prefix = parse_frontier_url(url, spider.name)
@@ -461,14 +478,8 @@ class RedisFrontier:
         if found < MIN_REDIS:
             raise ConfigError(f"--frontier {shown}: Redis {version} is too old "
                               f"(needs {'.'.join(map(str, MIN_REDIS))} or later)")
-        return cls(url=client_url, prefix=prefix, spider=spider,
-                   per_host=settings["per_host_concurrency"], delay=settings["download_delay"],
+        return cls(url=client_url, prefix=prefix, spider=spider, politeness=politeness,
                    lease_ttl=settings["redis_lease_ttl"])
-
-    def bind_scheduler(self, scheduler: Any) -> None:
-        """Use the scheduler's effective per-host delay (download_delay, robots Crawl-delay,
-        autothrottle) for the delay every worker keeps."""
-        self.host_delay = scheduler.host_delay
 
     # -- plumbing -------------------------------------------------------------------------------
     @property
@@ -636,14 +647,17 @@ class RedisFrontier:
         if limit <= 0:
             return []
         await self._start()
+        polite = self.politeness
         updates = self._delay_updates
         self._delay_updates = {}
-        args: list[Any] = [self.worker, limit, self.per_host, int(self.delay * _US),
+        args: list[Any] = [self.worker, limit, polite.per_host, int(polite.download_delay * _US),
                            int(self.lease_ttl * _US), len(updates)]
         for host, d in updates.items():
             args += [host, int(d * _US)]
         releases, self._releases = self._releases, []
         args += [len(releases) // 2, *releases]
+        pauses = self._new_pauses()
+        args += [len(pauses) // 2, *pauses]
         reply = await self._run("pop", args)
         hint = float(reply[-1])
         self._hint = None if hint < 0 else hint / _US
@@ -674,13 +688,28 @@ class RedisFrontier:
 
     def _note_delay(self, host: str) -> None:
         """Tell Redis (with the next pop) when this host's effective delay changed."""
-        if self.host_delay is None:
-            return
-        d = self.host_delay(host) or 0.0
-        last = self._sent_delay.get(host, self.delay)
+        polite = self.politeness
+        d = polite.delay(host)
+        last = self._sent_delay.get(host, polite.download_delay)
         if abs(d - last) > max(0.01, 0.1 * last):
             self._sent_delay[host] = d
             self._delay_updates[host] = d
+
+    def _new_pauses(self) -> list[Any]:
+        """(host, µs left) of the pauses this worker's politeness took since the last pop."""
+        paused = self.politeness.pauses()
+        sent = self._sent_pause
+        if not paused and not sent:
+            return []
+        now = self.politeness.clock()
+        out: list[Any] = []
+        for host, until in paused.items():
+            if sent.get(host) != until:
+                sent[host] = until
+                out += [host, int((until - now) * _US)]
+        for host in [h for h in sent if h not in paused]:  # over
+            del sent[host]
+        return out
 
     def release(self, request: Request) -> None:
         lease = self._leased.get(id(request))
@@ -882,8 +911,10 @@ _SCRIPTS = {
 }
 
 
-class _RedisQueue:
+class _RedisQueue(RequestQueue):
     """The RequestQueue of a :class:`RedisFrontier`."""
+
+    shared = True
 
     def __init__(self, frontier: RedisFrontier) -> None:
         self.frontier = frontier
@@ -899,8 +930,9 @@ class _RedisQueue:
         await self.frontier.push(requests)
 
     async def add_unseen(self, requests: Sequence[Request], fingerprints: Sequence[bytes | None],
-                         on_invalid: Callable[[Request, Exception], None] | None,
+                         dupefilter: DupeFilter, on_invalid: OnInvalid | None = None,
                          ) -> list[Request]:
+        """Dedup against the shared store (``dupefilter`` is this frontier's) and queue."""
         return await self.frontier.add_unseen(requests, fingerprints, on_invalid)
 
     async def pop(self, limit: int, claim: Callable[[str], bool]) -> list[Request]:
@@ -925,7 +957,7 @@ class _RedisQueue:
         return f"<RedisQueue of {self.frontier!r}>"
 
 
-class _RedisSeen:
+class _RedisSeen(DupeFilter):
     """The DupeFilter of a :class:`RedisFrontier`."""
 
     def __init__(self, frontier: RedisFrontier) -> None:

@@ -2,9 +2,9 @@
 one SQLite database (WAL mode, standard library), so a crawl survives Ctrl-C, SIGTERM and
 ``kill -9`` and the same command resumes it.
 
-Tables: ``queue`` (pending and in-flight requests, serialised as versioned JSON — callbacks by
-name, never pickled), ``seen`` (16-byte fingerprints), ``meta`` (spider name, stats, each
-sink's checkpoint).
+Tables: ``queue`` (pending and in-flight requests, serialised as versioned JSON by
+:mod:`acrawl.frontier.codec` — callbacks by name, never pickled), ``seen`` (16-byte
+fingerprints), ``meta`` (spider name, the format version, stats, each sink's checkpoint).
 
 The guarantee (see docs/state.md): a request is *done* only in the same transaction that
 records the sinks' positions after its items were written and flushed. On resume, in-flight
@@ -15,7 +15,6 @@ request is lost, and no item is lost or written twice.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
@@ -25,18 +24,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, SerializationError
-from ..http import Request
-from .base import report_invalid
+from .base import DupeFilter, OnInvalid, RequestQueue, report_invalid
+from .codec import FORMAT_VERSION, decode_request, encode_request
 
 if TYPE_CHECKING:
+    from ..http import Request
     from ..spider import Spider
     from ..stats import Stats
 
-__all__ = ["SqliteState", "decode_request", "encode_request", "state_has_seen"]
+__all__ = ["SqliteState", "state_has_seen"]
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS seen (fp BLOB PRIMARY KEY) WITHOUT ROWID;
@@ -49,91 +48,6 @@ CREATE TABLE IF NOT EXISTS queue (
 );
 CREATE INDEX IF NOT EXISTS queue_next ON queue (leased, priority DESC, id);
 """
-
-
-# -- serialisation --------------------------------------------------------------------------------
-
-
-def _callback_name(cb: Any, spider: Spider | None, what: str, url: str) -> str | None:
-    if cb is None or isinstance(cb, str):
-        return cb
-    owner = getattr(cb, "__self__", None)
-    name = getattr(cb, "__name__", None)
-    if owner is not None and owner is spider and name and getattr(spider, name, None) == cb:
-        return name
-    raise SerializationError(
-        f"request {url}: {what} {cb!r} is not a method of the spider; a durable or shared "
-        "frontier stores callbacks by name")
-
-
-def encode_request(request: Request, spider: Spider | None = None) -> bytes:
-    """``request`` as versioned JSON bytes; SerializationError if it cannot be stored."""
-    data = {
-        "v": FORMAT_VERSION,
-        "url": request.url,
-        "cb": _callback_name(request.callback, spider, "callback", request.url),
-        "eb": _callback_name(request.errback, spider, "errback", request.url),
-        "m": request.method,
-        "h": request.headers or None,
-        "b": base64.b64encode(request.body).decode() if request.body else None,
-        "meta": request.meta or None,
-        "kw": request.cb_kwargs or None,
-        "p": request.priority,
-        "df": request.dont_filter,
-        "d": request.depth,
-        "r": request.retries,
-        "rd": request.redirects,
-        "ref": request.referer,
-    }
-    try:
-        return json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
-    except (TypeError, ValueError) as exc:
-        raise SerializationError(
-            f"request {request.url}: meta/cb_kwargs must be plain JSON data "
-            f"(str, int, float, bool, None, list, dict) to be stored: {exc}") from None
-
-
-#: stored field -> the types it may hold (a damaged or foreign row is refused, not crawled)
-_FIELD_TYPES: dict[str, tuple[type, ...]] = {
-    "url": (str,), "cb": (str, type(None)), "eb": (str, type(None)), "m": (str,),
-    "h": (dict, type(None)), "b": (str, type(None)), "meta": (dict, type(None)),
-    "kw": (dict, type(None)), "p": (int,), "df": (bool,), "d": (int,), "r": (int,),
-    "rd": (int,), "ref": (str, type(None)),
-}
-
-
-def decode_request(raw: bytes | str) -> Request:
-    """The inverse of :func:`encode_request` (never unpickles or imports anything);
-    SerializationError for anything that is not a request it wrote."""
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise SerializationError(f"stored request is not JSON: {exc}") from None
-    if not isinstance(data, dict) or data.get("v") != FORMAT_VERSION:
-        raise SerializationError(f"unsupported stored request format: {str(raw)[:80]}")
-    for key, types in _FIELD_TYPES.items():
-        value = data.get(key)
-        if (key == "url" or value is not None) and (
-                not isinstance(value, types) or (isinstance(value, bool) and bool not in types)):
-            raise SerializationError(f"stored request field {key!r} is not "
-                                     f"{' or '.join(t.__name__ for t in types)}: {value!r:.80}")
-    headers = data.get("h") or {}
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
-        raise SerializationError(f"stored request headers are not strings: {headers!r:.80}")
-    try:
-        body = base64.b64decode(data["b"], validate=True) if data.get("b") else None
-    except ValueError as exc:
-        raise SerializationError(f"stored request body is not base64: {exc}") from None
-    return Request(
-        data["url"], data.get("cb"), data.get("eb"), method=data.get("m", "GET"),
-        headers=headers or None, body=body,
-        meta=data.get("meta"), cb_kwargs=data.get("kw"), priority=data.get("p", 0),
-        dont_filter=data.get("df", False), depth=data.get("d", 0), retries=data.get("r", 0),
-        redirects=data.get("rd", 0), referer=data.get("ref"),
-    )
-
-
-# -- reading a state without opening it for a crawl ------------------------------------------------
 
 
 def state_has_seen(directory: str | os.PathLike[str], fingerprint: bytes) -> tuple[str, bool]:
@@ -153,6 +67,8 @@ def state_has_seen(directory: str | os.PathLike[str], fingerprint: bytes) -> tup
     except sqlite3.Error as exc:
         raise ConfigError(f"--state {directory}: not a usable state database: {exc}") from None
     return (str(row[0]) if row else "?"), seen is not None
+
+
 
 
 # -- the store ------------------------------------------------------------------------------------
@@ -292,7 +208,7 @@ class _Transaction:
         self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
-class _Queue:
+class _Queue(RequestQueue):
     """The RequestQueue of a :class:`SqliteState` (pending requests live on disk)."""
 
     def __init__(self, state: SqliteState) -> None:
@@ -310,10 +226,12 @@ class _Queue:
         self,
         requests: Sequence[Request],
         fingerprints: Sequence[bytes | None],
-        on_invalid: Callable[[Request, Exception], None] | None,
+        dupefilter: DupeFilter,
+        on_invalid: OnInvalid | None = None,
     ) -> list[Request]:
-        """Dedup and queue in ONE transaction (a kill cannot leave a URL seen but not
-        queued); only new requests are encoded. ``None`` fingerprint: ``dont_filter``."""
+        """Dedup against the ``seen`` table (``dupefilter`` is this state's) and queue in ONE
+        transaction (a kill cannot leave a URL seen but not queued); only new requests are
+        encoded. ``None`` fingerprint: ``dont_filter``."""
         accepted: list[Request] = []
         invalid: list[tuple[Request, Exception]] = []
         rows = []
@@ -388,7 +306,7 @@ class _Queue:
         return None
 
 
-class _Seen:
+class _Seen(DupeFilter):
     """The DupeFilter of a :class:`SqliteState`."""
 
     def __init__(self, state: SqliteState) -> None:

@@ -17,6 +17,7 @@ returning :func:`get_retry_request` — for instance for a 200 "captcha page"::
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import BlockedAddress, ConnectError, DownloadError, DownloadTimeout
@@ -73,21 +74,29 @@ class RetryMiddleware:
 
     name = "retry"
 
-    def __init__(self, *, retry_http_codes: frozenset[int]) -> None:
+    def __init__(self, *, retry_http_codes: frozenset[int], max_retry_after: float = 60.0,
+                 pause: Callable[[str, int, float], None] | None = None) -> None:
         self.codes = retry_http_codes
+        self.max_retry_after = max_retry_after
+        self._pause = pause
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> RetryMiddleware:
-        return cls(retry_http_codes=frozenset(crawler.settings["retry_http_codes"]))
+        politeness = getattr(crawler, "politeness", None)
+        return cls(retry_http_codes=frozenset(crawler.settings["retry_http_codes"]),
+                   max_retry_after=crawler.settings["max_retry_after"],
+                   pause=politeness.retry_after if politeness is not None else None)
 
     def process_response(self, request: Request, response: Response,
                          spider: Any) -> Response | Request:
         status = response.status
         if status in self.codes and not request.meta.get("dont_retry"):
+            wait = retry_after(response)
+            if wait is not None and self._pause is not None:  # a 429/503 pauses the host
+                self._pause(request.host, status, min(wait, self.max_retry_after))
             retry = get_retry_request(request, spider=spider, reason=f"http_{status}")
             if retry is None:
                 return response
-            wait = retry_after(response)
             if wait is not None:
                 retry.meta["retry_after"] = wait  # the engine waits this long (capped)
             return retry

@@ -51,19 +51,17 @@ class AutoThrottle:
 
 class ThrottleMiddleware:
     """Built-in component ``throttle`` (with ``autothrottle = true``): feeds each download's
-    latency and status to :class:`AutoThrottle` and hands the new delay to the scheduler."""
+    latency and status to the crawl's per-host politeness, whose :class:`AutoThrottle` turns
+    them into the host's delay."""
 
     name = "throttle"
 
-    def __init__(self, *, throttle: AutoThrottle,
-                 set_delay: Callable[[str, float], None]) -> None:
-        self.throttle = throttle
-        self._set_delay = set_delay
+    def __init__(self, *, observe: Callable[..., None]) -> None:
+        self._observe_host = observe
 
     def _observe(self, request: Request, status: int | None) -> None:
         latency = request.meta.get("download_latency", 0.0)
-        host = request.host
-        self._set_delay(host, self.throttle.observe(host, latency=latency, status=status))
+        self._observe_host(request.host, latency=latency, status=status)
 
     def process_response(self, request: Request, response: Response, spider: Any) -> Response:
         self._observe(request, response.status)
