@@ -13,13 +13,21 @@ redirect into a new request that passes filters, robots and dedup again) and doe
   ``max_response_size`` decompressed bytes it is cut and ``Response.truncated`` is set;
 * hosts that resolve to loopback/private/link-local/reserved addresses are refused at connect
   time (:class:`~acrawl.errors.BlockedAddress`) unless ``trusted(host)`` says the user asked
-  for that host;
-* ``Proxy-Authorization`` is never taken from request headers; it is derived from ``proxy``.
+  for that host — through a proxy too (the target's name is checked before it is sent);
+* a request goes through the proxy ``meta["proxy"]`` names (the ``proxy`` component fills it
+  from the settings); ``Proxy-Authorization`` is never taken from request headers, it is
+  derived from that proxy URL's credentials on every attempt;
+* ``meta["download_timeout"]`` replaces ``timeout`` for one request.
+
+It sends the request's headers as they are (plus ``Accept-Encoding`` for what it can decode):
+default headers, the user agent, cookies and the proxy choice are the components' work
+(``headers``, ``cookies``, ``proxy`` in :mod:`acrawl.policies`). No cookie is kept here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import ipaddress
 import logging
@@ -30,9 +38,10 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 from ..errors import BlockedAddress, ConnectError, DownloadError, DownloadTimeout
-from ..http import CREDENTIAL_HEADERS, Request, Response
+from ..http import Request, Response
 from ..urls import FETCHABLE_SCHEMES, hostname, scheme_of
 
 if TYPE_CHECKING:
@@ -173,59 +182,39 @@ class AiohttpDownloader(Downloader):
         concurrency: int = 16,
         timeout: float = 30.0,
         max_response_size: int = 32 * 1024 * 1024,
-        user_agent: str = "acrawl",
-        default_headers: dict[str, str] | None = None,
-        cookies: bool = True,
-        proxy: str | None = None,
         trusted: Callable[[str], bool] = lambda host: False,
-        named_origin: Callable[[str], bool] = lambda url: False,
         resolver: AbstractResolver | None = None,
         verify_tls: bool = True,
     ) -> None:
         self.concurrency = concurrency
         self.timeout = timeout
         self.max_response_size = max_response_size
-        self.user_agent = user_agent
-        # Proxy-Authorization only ever comes from ``proxy``, never from headers; credentials
-        # among the defaults go only to the origins the user named (``named_origin(url)``)
-        defaults = {k: v for k, v in (default_headers or {}).items()
-                    if k.lower() != "proxy-authorization"}
-        self.default_headers = {k: v for k, v in defaults.items()
-                                if k.lower() not in CREDENTIAL_HEADERS}
-        self.default_credentials = {k: v for k, v in defaults.items()
-                                    if k.lower() in CREDENTIAL_HEADERS}
-        self.named_origin = named_origin
-        self.cookies = cookies
-        self.proxy = proxy
-        self.trusted = trusted
+        self._trusted = trusted
+        #: the host names of the proxies requests went through: the user named them
+        self._proxy_hosts: set[str] = set()
         self._resolver = resolver
         self.verify_tls = verify_tls
         self._session: aiohttp.ClientSession | None = None
         self._proxy_checked: dict[str, str] = {}
+        self._proxies: dict[str, tuple[str, dict[str, str] | None]] = {}
 
     @classmethod
     def from_settings(
         cls, settings: Settings, *, trusted: Callable[[str], bool] | None = None,
-        named_origin: Callable[[str], bool] | None = None,
         resolver: AbstractResolver | None = None,
     ) -> AiohttpDownloader:
         allow_all = bool(settings["allow_private_addresses"])
-        proxy_host = hostname(settings["proxy"]) if settings["proxy"] else ""
-        if trusted is not None and proxy_host:  # the user named the proxy: it may be local
-            user_trusted = trusted
-            trusted = lambda host: host == proxy_host or user_trusted(host)  # noqa: E731
         return cls(
             concurrency=settings["concurrency"],
             timeout=settings["timeout"],
             max_response_size=settings["max_response_size"],
-            user_agent=settings["user_agent"],
-            default_headers=settings["default_headers"],
-            cookies=settings["cookies"],
-            proxy=settings["proxy"],
             trusted=(lambda host: True) if allow_all else (trusted or (lambda host: False)),
-            named_origin=named_origin or (lambda url: False),
             resolver=resolver,
         )
+
+    def trusted(self, host: str) -> bool:
+        """``host`` may resolve to a private address: the user named it (or a proxy on it)."""
+        return host in self._proxy_hosts or self._trusted(host)
 
     # -- lifecycle ------------------------------------------------------------------------------
     def _ensure_session(self) -> aiohttp.ClientSession:
@@ -237,17 +226,13 @@ class AiohttpDownloader(Downloader):
                 resolver=GuardedResolver(self.trusted, self._resolver),
                 ssl=bool(self.verify_tls),
             )
-            jar: aiohttp.abc.AbstractCookieJar = (
-                aiohttp.CookieJar(unsafe=True, quote_cookie=False)
-                if self.cookies else aiohttp.DummyCookieJar()
-            )
             self._session = aiohttp.ClientSession(
                 connector=connector,
-                cookie_jar=jar,
+                cookie_jar=aiohttp.DummyCookieJar(),  # cookies are the ``cookies`` component's
                 auto_decompress=False,
                 timeout=aiohttp.ClientTimeout(total=None),
-                headers={"User-Agent": self.user_agent, "Accept-Encoding": ACCEPT_ENCODING,
-                         **self.default_headers},
+                headers={"Accept-Encoding": ACCEPT_ENCODING},
+                skip_auto_headers=("User-Agent",),  # no aiohttp agent behind the user's back
                 trust_env=False,
                 max_line_size=16384,
                 max_field_size=16384,
@@ -268,7 +253,8 @@ class AiohttpDownloader(Downloader):
 
     # -- fetching -------------------------------------------------------------------------------
     async def fetch(self, request: Request) -> Response:
-        if scheme_of(request.url) not in FETCHABLE_SCHEMES:
+        scheme = scheme_of(request.url)
+        if scheme not in FETCHABLE_SCHEMES:
             raise DownloadError(f"scheme not fetched: {request.url}", request)
         host = hostname(request.url)
         if _looks_numeric(host) and not _is_public_cached(host) and not self.trusted(host):
@@ -276,27 +262,33 @@ class AiohttpDownloader(Downloader):
             # 2130706433): refuse every such host that is not a canonical public address
             raise BlockedAddress(f"{host} is not a public address", request)
         session = self._ensure_session()
-        if self.proxy and not _looks_numeric(host) and not self.trusted(host):
-            await self._check_through_proxy(host, request)
-        headers = {k: v for k, v in request.headers.items()
-                   if k.lower() != "proxy-authorization"}
-        if request.referer or self.default_credentials:
-            own = {k.lower() for k in headers}
-            if self.default_credentials and self.named_origin(request.url):
-                for name, value in self.default_credentials.items():
-                    if name.lower() not in own:
-                        headers[name] = value
-            if request.referer and "referer" not in own:
-                headers["Referer"] = request.referer
+        meta = request.meta
+        timeout, proxy, proxy_headers = self.timeout, None, None
+        if meta:
+            if "download_timeout" in meta:
+                timeout = _download_timeout(meta["download_timeout"], request)
+            if meta.get("proxy"):
+                proxy, proxy_headers = self._proxy(meta["proxy"], request)
+                if not _looks_numeric(host) and not self.trusted(host):
+                    await self._check_through_proxy(host, request)
+        headers = request.headers
+        if any(k.lower() == "proxy-authorization" for k in headers):
+            headers = {k: v for k, v in headers.items() if k.lower() != "proxy-authorization"}
+        if proxy_headers is not None and scheme != "https":
+            # plain http: the request itself goes to the proxy, with the proxy's credentials
+            # (an https request carries them on its CONNECT only)
+            headers = {**headers, **proxy_headers}
+            proxy_headers = None
         try:
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout(timeout):
                 async with session.request(
                     request.method,
                     request.url,
                     headers=headers,
                     data=request.body,
                     allow_redirects=False,
-                    proxy=self.proxy,
+                    proxy=proxy,
+                    proxy_headers=proxy_headers,
                 ) as resp:  # asyncio.timeout bounds the whole attempt: no per-read timers
                     body, truncated = await self._read_body(resp)
                     return Response(
@@ -308,7 +300,7 @@ class AiohttpDownloader(Downloader):
                         truncated=truncated,
                     )
         except TimeoutError:
-            raise DownloadTimeout(f"timed out after {self.timeout:g}s: {request.url}",
+            raise DownloadTimeout(f"timed out after {timeout:g}s: {request.url}",
                                   request) from None
         except aiohttp.ClientConnectorError as exc:
             if isinstance(exc.os_error, _Blocked):
@@ -321,6 +313,28 @@ class AiohttpDownloader(Downloader):
             if _brotli is not None and isinstance(exc, _brotli.error):
                 raise ConnectError(f"bad brotli body: {request.url}", request) from None
             raise
+
+    def _proxy(self, url: Any, request: Request) -> tuple[str, dict[str, str] | None]:
+        """``meta["proxy"]`` as aiohttp's ``proxy`` (without credentials) and
+        ``proxy_headers`` (``Proxy-Authorization: Basic`` from the URL's credentials, for the
+        proxy only); its host is trusted from now on (the user named it)."""
+        known = self._proxies.get(url) if isinstance(url, str) else None
+        if known is not None:
+            return known
+        problem = _proxy_url_problem(url)
+        if problem:
+            raise DownloadError(f"meta['proxy'] {problem}, got {url!r}: {request.url}", request)
+        parsed = URL(url)
+        auth = None
+        if parsed.user is not None or parsed.password is not None:
+            pair = f"{parsed.user or ''}:{parsed.password or ''}".encode()
+            auth = {"Proxy-Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+        known = (str(parsed.with_user(None)), auth)
+        if len(self._proxies) > 1000:
+            self._proxies.clear()
+        self._proxies[url] = known
+        self._proxy_hosts.add(hostname(url))
+        return known
 
     async def _check_through_proxy(self, host: str, request: Request) -> None:
         """With a proxy the proxy resolves names, so the guard checks them here first."""
@@ -377,6 +391,25 @@ class AiohttpDownloader(Downloader):
             logger.warning("%s: response larger than max_response_size (%d bytes); cut",
                            resp.url, limit)
         return b"".join(chunks), truncated
+
+
+def _download_timeout(value: Any, request: Request) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1e9:
+        return float(value)
+    raise DownloadError(f"meta['download_timeout'] must be a number of seconds > 0, got "
+                        f"{value!r}: {request.url}", request)
+
+
+def _proxy_url_problem(url: Any) -> str | None:
+    if not isinstance(url, str):
+        return "must be a proxy URL string"
+    try:
+        parsed = URL(url)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        return "must be an http:// proxy URL with a host (http://user:pass@host:port)"
+    return None
 
 
 def _looks_numeric(host: str) -> bool:

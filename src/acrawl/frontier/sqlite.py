@@ -4,7 +4,7 @@ one SQLite database (WAL mode, standard library), so a crawl survives Ctrl-C, SI
 
 Tables: ``queue`` (pending and in-flight requests, serialised as versioned JSON — callbacks by
 name, never pickled), ``seen`` (16-byte fingerprints), ``meta`` (spider name, stats, each
-sink's checkpoint).
+sink's checkpoint), ``cookies`` (the cookie jars, as JSON per jar and site).
 
 The guarantee (see docs/state.md): a request is *done* only in the same transaction that
 records the sinks' positions after its items were written and flushed. On resume, in-flight
@@ -48,6 +48,9 @@ CREATE TABLE IF NOT EXISTS queue (
     data BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS queue_next ON queue (leased, priority DESC, id);
+CREATE TABLE IF NOT EXISTS cookies (
+    jar TEXT NOT NULL, site TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (jar, site)
+) WITHOUT ROWID;
 """
 
 
@@ -85,11 +88,13 @@ def encode_request(request: Request, spider: Spider | None = None) -> bytes:
         "rd": request.redirects,
         "ref": request.referer,
     }
+    if request.cookies:
+        data["ck"] = request.cookies
     try:
         return json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
     except (TypeError, ValueError) as exc:
         raise SerializationError(
-            f"request {request.url}: meta/cb_kwargs must be plain JSON data "
+            f"request {request.url}: meta/cb_kwargs/cookies must be plain JSON data "
             f"(str, int, float, bool, None, list, dict) to be stored: {exc}") from None
 
 
@@ -98,7 +103,7 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "url": (str,), "cb": (str, type(None)), "eb": (str, type(None)), "m": (str,),
     "h": (dict, type(None)), "b": (str, type(None)), "meta": (dict, type(None)),
     "kw": (dict, type(None)), "p": (int,), "df": (bool,), "d": (int,), "r": (int,),
-    "rd": (int,), "ref": (str, type(None)),
+    "rd": (int,), "ref": (str, type(None)), "ck": (dict, list, type(None)),
 }
 
 
@@ -120,6 +125,9 @@ def decode_request(raw: bytes | str) -> Request:
     headers = data.get("h") or {}
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
         raise SerializationError(f"stored request headers are not strings: {headers!r:.80}")
+    cookies = data.get("ck")
+    if isinstance(cookies, list) and not all(isinstance(c, dict) for c in cookies):
+        raise SerializationError(f"stored request cookies are not dicts: {cookies!r:.80}")
     try:
         body = base64.b64decode(data["b"], validate=True) if data.get("b") else None
     except ValueError as exc:
@@ -129,7 +137,7 @@ def decode_request(raw: bytes | str) -> Request:
         headers=headers or None, body=body,
         meta=data.get("meta"), cb_kwargs=data.get("kw"), priority=data.get("p", 0),
         dont_filter=data.get("df", False), depth=data.get("d", 0), retries=data.get("r", 0),
-        redirects=data.get("rd", 0), referer=data.get("ref"),
+        redirects=data.get("rd", 0), referer=data.get("ref"), cookies=cookies,
     )
 
 
@@ -244,12 +252,24 @@ class SqliteState:
     def sink_checkpoint(self, uri: str) -> Any:
         return self._json_meta(self._meta_all(), f"sink:{uri}", object)
 
+    def cookie_rows(self) -> list[tuple[str, str, str]]:
+        """The saved cookie jars: ``(jar key as JSON, site, cookies as JSON)`` rows."""
+        return self.conn.execute("SELECT jar, site, data FROM cookies").fetchall()
+
     def commit(self, requests: Sequence[Request], checkpoints: dict[str, Any],
-               stats: Stats) -> None:
-        """In one transaction: forget ``requests`` (done), record sink checkpoints and stats."""
+               stats: Stats, *, cookies: Sequence[tuple[str, str, str | None]] | None = None,
+               ) -> None:
+        """In one transaction: forget ``requests`` (done), record sink checkpoints and stats,
+        and the ``cookies`` rows that changed (``data`` None: that site has none left)."""
         ids = self.queue._take_ids(requests)
         with self._tx() as c:
             c.executemany("DELETE FROM queue WHERE id = ?", ids)
+            for jar, site, data in cookies or ():
+                if data is None:
+                    c.execute("DELETE FROM cookies WHERE jar = ? AND site = ?", (jar, site))
+                else:
+                    c.execute("INSERT OR REPLACE INTO cookies VALUES (?, ?, ?)",
+                              (jar, site, data))
             stats.inc("requests/done", len(requests))
             for uri, cp in checkpoints.items():
                 c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
