@@ -349,6 +349,35 @@ async def test_a_secure_cookie_is_not_sent_over_http(serve_app: Any) -> None:
     assert https_seen == ["", "sec=1; plain=2"]
 
 
+async def test_request_cookies_do_not_follow_a_redirect_to_another_host(serve_app: Any) -> None:
+    """As Scrapy since 2.6 (CVE-2022-0577): ``Request(cookies=)`` are stored for the request's
+    host; a redirect to another host does not carry them, the first host still gets them."""
+    seen: list[tuple[str, str]] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        seen.append((request.host.split(":")[0], request.headers.get("Cookie", "")))
+        if request.path == "/redirect":
+            return web.Response(status=302, headers={"Location": request.query["to"]})
+        return html_page("ok")
+
+    async with serve_app({"/{tail:.*}": handler}) as base:
+        port = base.rsplit(":", 1)[1]
+        away = f"http://b.example.org:{port}/landing"
+
+        class Carry(Visit):
+            visits = [f"http://a.example.com:{port}/redirect?to={quote(away)}",
+                      f"http://a.example.com:{port}/again", away]
+
+            def start_requests(self) -> Any:
+                yield Request(self.visits[0], cb_kwargs={"n": 0}, cookies={"c": "1"},
+                              dont_filter=True)
+
+        spider = await crawl_named_hosts(Carry)
+    assert len(spider.got) == 3
+    assert seen == [("a.example.com", "c=1"), ("b.example.org", ""), ("a.example.com", "c=1"),
+                    ("b.example.org", "")]
+
+
 # -- --state ----------------------------------------------------------------------------------
 
 
