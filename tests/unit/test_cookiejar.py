@@ -109,3 +109,22 @@ def test_dump_and_load_keep_session_cookies_and_rules() -> None:
 def test_load_refuses_what_dump_did_not_write(bad: object) -> None:
     with pytest.raises(ValueError):
         CookieJar().load("example.com", bad if isinstance(bad, list) else [bad])  # type: ignore[arg-type]
+
+
+def test_cached_headers_follow_changes_and_expiry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A site whose cookies all have path "/" has its header cached per (scheme, host): a new
+    cookie, a changed one and an expired one must all show in the next header."""
+    now = [1_000_000.0]
+    monkeypatch.setattr(time, "time", lambda: now[0])
+    jar = CookieJar()
+    jar.store("https://www.example.com/", ["s=1; Max-Age=10", "keep=1", "sec=1; Secure"])
+    assert jar.header("https://www.example.com/a") == "s=1; keep=1; sec=1"
+    assert jar.header("https://www.example.com/b") == "s=1; keep=1; sec=1"  # cached
+    assert jar.header("http://www.example.com/b") == "s=1; keep=1"  # scheme is in the key
+    jar.store("https://www.example.com/", ["keep=2"])
+    assert jar.header("https://www.example.com/c") == "s=1; keep=2; sec=1"
+    now[0] += 11  # s has expired
+    assert jar.header("https://www.example.com/d") == "keep=2; sec=1"
+    jar.store("https://www.example.com/x/y", ["deep=1"])  # path /x: no cache, still right
+    assert jar.header("https://www.example.com/x/z") == "deep=1; keep=2; sec=1"
+    assert jar.header("https://www.example.com/") == "keep=2; sec=1"
