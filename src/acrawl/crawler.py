@@ -36,7 +36,10 @@ from .http import Request, Response
 from .plugins import Hooks, make_plugin_manager
 from .plugins import check as check_plugins
 from .policies.allowed_hosts import HostMatcher
+from .policies.cookies import CookiesMiddleware
+from .policies.headers import HeadersMiddleware
 from .policies.max_depth import DepthLimit
+from .policies.proxy import ProxyMiddleware
 from .policies.redirect import RedirectMiddleware
 from .policies.retry import RetryMiddleware
 from .policies.throttle import AutoThrottle, ThrottleMiddleware
@@ -53,13 +56,18 @@ logger = logging.getLogger(__name__)
 #: the built-in components by name, and what each does (``-s disable=NAME`` turns it off)
 BUILTIN_COMPONENTS: dict[str, str] = {
     "robots": "middleware: obey robots.txt (and its Crawl-delay); obey_robots=false too",
+    "headers": "middleware: default_headers, user_agent and Referer (a request's own win)",
     "retry": "middleware: retry errors, timeouts and retry_http_codes, honouring Retry-After",
     "redirect": "middleware: follow 3xx and <meta http-equiv=refresh> redirects",
+    "cookies": "middleware: cookie jars (meta cookiejar, Request(cookies=...)); cookies=false too",
+    "proxy": "middleware: the proxy setting (a list rotates), proxy_from_env; meta proxy",
     "throttle": "middleware: AutoThrottle (with autothrottle=true)",
     "max_depth": "spider middleware: drop requests deeper than max_depth (when set)",
     "allowed_hosts": "URL filter plugin: the spider's allowed_hosts",
     "linkextract": "link extractor plugin: <a href>/<area href> for response.links()",
 }
+#: the built-ins that also apply to what the crawler fetches itself (robots.txt, sitemaps)
+_REQUEST_SIDE = ("headers", "cookies", "proxy")
 #: built-ins that are plugins (switched off by unregistering them)
 _BUILTIN_PLUGINS = {"allowed_hosts": "acrawl.policies.allowed_hosts",
                     "linkextract": "acrawl.policies.linkextract"}
@@ -117,11 +125,14 @@ class Crawler:
         self._origins = {_origin(u) for u in getattr(spider, "start_urls", None) or ()
                          if isinstance(u, str)}
         self.downloader = downloader or AiohttpDownloader.from_settings(
-            settings, trusted=self.is_trusted_host, named_origin=self.is_named_origin)
+            settings, trusted=self.is_trusted_host)
         self.engine: Engine | None = None
         self._handlers: list[Any] = []
         self._user: dict[str, list[Slot]] | None = None
         self._pipelines_on = True
+        #: the headers/cookies/proxy middlewares of the crawl, for :meth:`fetch` too
+        self._request_side = DownloadChain([], spider)
+        self.cookies: CookiesMiddleware | None = None  # the built-in jar, saved with --state
         #: Scrapy's ``spider.crawler``: components reach settings and stats through it
         spider.crawler = self  # type: ignore[attr-defined]
 
@@ -233,7 +244,10 @@ class Crawler:
         meta = {"download_maxsize": max_size} if max_size else None
         request = Request(url, headers={}, meta=meta)
         for _hop in range(self.settings["max_redirects"] + 1):
-            response = await self.downloader.fetch(request)
+            outcome = await self._request_side.run(request, self.downloader.fetch)
+            if not isinstance(outcome, Response):  # (the built-ins never answer a Request)
+                raise DownloadError(f"a middleware replaced the request for {url}", request)
+            response = outcome
             location = response.headers.get("Location")
             if response.status in (301, 302, 303, 307, 308) and location:
                 try:
@@ -330,9 +344,22 @@ class Crawler:
         if gates is None:
             gates = [g for g in self.hooks.open_gates(s, spider, self.fetch)
                      if _gate_name(g) not in s["disable"]]
-        before = [Slot(_gate_name(g), GateMiddleware(g)) for g in gates]
+        before = [*(Slot(_gate_name(g), GateMiddleware(g)) for g in gates),
+                  Slot("headers", HeadersMiddleware.from_crawler(self))]
         after = [Slot("retry", RetryMiddleware.from_crawler(self)),
                  Slot("redirect", RedirectMiddleware.from_crawler(self))]
+        cookies = None
+        if s["cookies"]:  # below redirect: a 302's Set-Cookie is stored before the next hop
+            cookies = CookiesMiddleware.from_crawler(self)
+            if self.state is not None:
+                try:
+                    cookies.load(self.state.cookie_rows())
+                except ValueError as exc:
+                    raise ConfigError(f"--state {self.state.path.parent}: the state is damaged "
+                                      f"({exc}); use another directory") from None
+            after.append(Slot("cookies", cookies))
+        if s["proxy"] or s["proxy_from_env"]:
+            after.append(Slot("proxy", ProxyMiddleware.from_crawler(self)))
         if self.politeness.throttle is not None:  # autothrottle = true
             after.append(Slot("throttle", ThrottleMiddleware(observe=self.politeness.observe)))
         depth: list[Slot] = []
@@ -347,9 +374,13 @@ class Crawler:
             raise ConfigError(f"setting 'disable' names unknown components {unknown} "
                               f"(known: {', '.join(sorted(known))})")
         off = s["disable"]
+        middlewares = assemble(builtins_before=before, user=user["middleware"],
+                               builtins_after=after, disabled=off)
+        self._request_side = DownloadChain(
+            [m for m in middlewares if m.name in _REQUEST_SIDE], spider)
+        self.cookies = cookies if any(m.component is cookies for m in middlewares) else None
         return (
-            assemble(builtins_before=before, user=user["middleware"], builtins_after=after,
-                     disabled=off),
+            middlewares,
             assemble(user=user["spider middleware"], builtins_after=depth, disabled=off),
             assemble(user=user["pipeline"], disabled=off),
         )
@@ -413,7 +444,8 @@ class Crawler:
             uri: sink.checkpoint()
             for uri, sink in zip(self.outputs, sinks, strict=False) if hasattr(sink, "checkpoint")
         }
-        self.state.commit(requests, checkpoints, self.stats)
+        cookies = self.cookies.changes() if self.cookies is not None else None
+        self.state.commit(requests, checkpoints, self.stats, cookies=cookies)
 
     async def _commit_shared(self, requests: list[Request], sinks: list[Sink]) -> None:
         """Shared frontier: requests done + this worker's new stats counts, in one script."""

@@ -39,6 +39,17 @@ def _to_headers(value: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> 
     return {str(k): str(v) for k, v in items}
 
 
+def _to_cookies(value: Any) -> dict[str, Any] | list[dict[str, Any]]:
+    """``Request(cookies=...)``: a dict of names to values, or a list of dicts with ``name``,
+    ``value`` and optionally ``domain``, ``path``, ``secure`` (Scrapy's two forms), copied."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, list | tuple) and all(isinstance(c, Mapping) for c in value):
+        return [dict(c) for c in value]
+    raise TypeError("Request(cookies=...) takes a dict of names to values or a list of dicts "
+                    f"with 'name' and 'value', not {type(value).__name__}")
+
+
 def _upper(value: str) -> str:
     return str(value).upper()
 
@@ -62,6 +73,9 @@ class Request:
     means ``spider.parse``. ``depth``, ``retries``, ``redirects`` and ``referer`` are filled in
     by the engine as the crawl goes. ``method`` is upper-cased, ``headers`` become a dict of
     strings, a ``str`` body is UTF-8 encoded, ``meta`` and ``cb_kwargs`` are copied.
+    ``cookies`` (a dict, or a list of dicts with ``name``/``value``/``domain``/``path``) go into
+    the crawl's cookie jar for this request's URL and are sent with it (the ``cookies``
+    component).
     """
 
     url: str
@@ -74,6 +88,7 @@ class Request:
     cb_kwargs: dict[str, Any] = attrs.field(factory=dict)
     priority: int = 0
     dont_filter: bool = False
+    cookies: dict[str, Any] | list[dict[str, Any]] | None = None
     depth: int = attrs.field(default=0, kw_only=True)
     retries: int = attrs.field(default=0, kw_only=True)
     redirects: int = attrs.field(default=0, kw_only=True)
@@ -93,6 +108,7 @@ class Request:
         cb_kwargs: Mapping[str, Any] | None = None,
         priority: int = 0,
         dont_filter: bool = False,
+        cookies: Mapping[str, Any] | Iterable[Mapping[str, Any]] | None = None,
         *,
         depth: int = 0,
         retries: int = 0,
@@ -109,6 +125,7 @@ class Request:
         _set(self, "cb_kwargs", dict(cb_kwargs) if cb_kwargs else {})
         _set(self, "priority", priority)
         _set(self, "dont_filter", dont_filter)
+        _set(self, "cookies", _to_cookies(cookies) if cookies else None)
         _set(self, "depth", depth)
         _set(self, "retries", retries)
         _set(self, "redirects", redirects)
@@ -120,7 +137,13 @@ class Request:
 
     @property
     def host(self) -> str:
-        """``host[:port]`` of the URL, lower-cased: the politeness slot key."""
+        """The politeness slot key: ``host[:port]`` of the URL, lower-cased, unless
+        ``meta["download_slot"]`` names another slot (Scrapy's meta key)."""
+        meta = self.meta
+        if meta:
+            slot = meta.get("download_slot")
+            if slot is not None:
+                return str(slot)
         return host_key(self.url)
 
 

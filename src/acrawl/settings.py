@@ -111,6 +111,17 @@ def _proxy_url(value: str) -> str | None:
     return None
 
 
+def _proxies(value: list[Any]) -> list[str] | None:
+    """One proxy URL (a string) or several (a list, used in turn); ``[]`` is none."""
+    out = []
+    for v in value:
+        problem = _proxy_url(v) if isinstance(v, str) else "a proxy URL string"
+        if problem:
+            raise ValueError(problem + (" (or a list of them)" if len(value) > 1 else ""))
+        out.append(v.strip())
+    return out or None
+
+
 def _names(value: list[Any]) -> list[str]:
     """Component names: strings, stripped; empty ones left out."""
     if not all(isinstance(v, str) for v in value):
@@ -150,9 +161,12 @@ DEFAULT_SETTINGS: tuple[Setting, ...] = (
         "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
         "Accept-Language": "en",
     }, "headers sent with every request", convert=_headers),
-    Setting("cookies", bool, True, "keep cookies per host"),
-    Setting("proxy", str, None, "http proxy URL (http://user:pass@host:port)", optional=True,
-            check=_proxy_url),
+    Setting("cookies", bool, True, "keep the cookies servers set (per session, per site)"),
+    Setting("proxy", list, None, "http proxy URL (http://user:pass@host:port), or a list of "
+            "them used in turn", optional=True, convert=_proxies),
+    Setting("proxy_from_env", bool, False, "use HTTP_PROXY/HTTPS_PROXY/NO_PROXY"),
+    Setting("proxy_bench", float, 30.0, "seconds a failing proxy of a list is left out "
+            "(doubling with each further failure)", check=_positive),
     Setting("log_level", str, "INFO", "DEBUG, INFO, WARNING or ERROR",
             check=lambda v: None if str(v).upper() in {"DEBUG", "INFO", "WARNING", "ERROR",
                                                        "CRITICAL"} else "a log level"),

@@ -81,10 +81,11 @@ def test_a_plugin_middleware_and_spider_pipelines(acrawl: Runner, tmp_path: Path
     rows = [line.split(None, 3) if not line.startswith("spider") else [] for line in
             listed.stdout.splitlines()]
     assert [(r[0], r[2]) for r in rows] == [
-        ("middleware", "robots"), ("middleware", "seen"), ("middleware", "retry"),
-        ("middleware", "redirect"), ("pipeline", "DropLove"), ("pipeline", "AddLength")]
-    assert rows[1][3].strip() == "plugin seen_plugin"
-    assert rows[4][3].strip() == "spider"
+        ("middleware", "robots"), ("middleware", "headers"), ("middleware", "seen"),
+        ("middleware", "retry"), ("middleware", "redirect"), ("middleware", "cookies"),
+        ("pipeline", "DropLove"), ("pipeline", "AddLength")]
+    assert rows[2][3].strip() == "plugin seen_plugin"
+    assert rows[6][3].strip() == "spider"
 
 
 def test_a_broken_component_is_a_one_line_usage_error(acrawl: Runner, tmp_path: Path,

@@ -473,11 +473,13 @@ def test_the_components_are_listed_in_the_order_they_run() -> None:
         pipelines = [AddLength]
 
     crawler = Crawler.create(Spider, spider_args={"start_urls": ["http://127.0.0.1:9/"]},
-                             settings={"max_depth": 3, "autothrottle": True},
+                             settings={"max_depth": 3, "autothrottle": True,
+                                       "proxy": "http://127.0.0.1:9"},
                              entry_points=False)
     middlewares, spider_mws, pipelines = crawler.components()
-    assert [s.name for s in middlewares] == ["robots", "Mine", "retry", "redirect", "throttle"]
-    assert [s.origin for s in middlewares][1] == "spider"
+    assert [s.name for s in middlewares] == [
+        "robots", "headers", "Mine", "retry", "redirect", "cookies", "proxy", "throttle"]
+    assert [s.origin for s in middlewares][2] == "spider"
     assert [s.name for s in spider_mws] == ["max_depth"]
     assert [s.name for s in pipelines] == ["AddLength"]
 
@@ -496,7 +498,8 @@ def test_a_component_named_like_a_built_in_takes_its_place() -> None:
                              entry_points=False)
     middlewares, _, _ = crawler.components()
     assert [(s.name, s.origin) for s in middlewares] == [
-        ("robots", "built-in"), ("retry", "spider"), ("redirect", "built-in")]
+        ("robots", "built-in"), ("headers", "built-in"), ("retry", "spider"),
+        ("redirect", "built-in"), ("cookies", "built-in")]
 
 
 def test_disable_names_must_be_known() -> None:

@@ -105,8 +105,14 @@ def test_proxy_must_be_an_http_url_with_a_host(proxy: str) -> None:
     with pytest.raises(ConfigError, match="setting 'proxy' expects an http:// or https://"):
         Settings.build(overrides={"proxy": proxy})
     for good in GOOD_PROXIES:
-        assert Settings.build(overrides={"proxy": good})["proxy"] == good
+        assert Settings.build(overrides={"proxy": good})["proxy"] == [good]
     assert Settings.build(overrides={"proxy": "none"})["proxy"] is None
+    # several, used in turn: each one is checked
+    assert Settings.build(overrides={"proxy": ",".join(GOOD_PROXIES[:2])})["proxy"] == \
+        GOOD_PROXIES[:2]
+    assert Settings.build({"proxy": GOOD_PROXIES[1:3]})["proxy"] == GOOD_PROXIES[1:3]
+    with pytest.raises(ConfigError, match="setting 'proxy' expects an http:// or https://"):
+        Settings.build({"proxy": [GOOD_PROXIES[0], proxy]})
 
 
 # -- retry_http_codes -----------------------------------------------------------------------------

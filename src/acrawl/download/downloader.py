@@ -14,13 +14,21 @@ redirect into a new request that passes filters, robots and dedup again) and doe
   is cut and ``Response.truncated`` is set;
 * hosts that resolve to loopback/private/link-local/reserved addresses are refused at connect
   time (:class:`~acrawl.errors.BlockedAddress`) unless ``trusted(host)`` says the user asked
-  for that host;
-* ``Proxy-Authorization`` is never taken from request headers; it is derived from ``proxy``.
+  for that host — through a proxy too (the target's name is checked before it is sent);
+* a request goes through the proxy ``meta["proxy"]`` names (the ``proxy`` component fills it
+  from the settings); ``Proxy-Authorization`` is never taken from request headers, it is
+  derived from that proxy URL's credentials on every attempt;
+* ``meta["download_timeout"]`` replaces ``timeout`` for one request.
+
+It sends the request's headers as they are (plus ``Accept-Encoding`` for what it can decode):
+default headers, the user agent, cookies and the proxy choice are the components' work
+(``headers``, ``cookies``, ``proxy`` in :mod:`acrawl.policies`). No cookie is kept here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextvars
 import functools
 import ipaddress
@@ -35,9 +43,10 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.connector import Connection
 from aiohttp.tracing import Trace
+from yarl import URL
 
 from ..errors import BlockedAddress, ConnectError, DownloadError, DownloadTimeout
-from ..http import CREDENTIAL_HEADERS, Request, Response
+from ..http import Request, Response
 from ..urls import FETCHABLE_SCHEMES, hostname, scheme_of
 
 if TYPE_CHECKING:
@@ -295,31 +304,16 @@ class AiohttpDownloader(Downloader):
         concurrency: int = 16,
         timeout: float = 30.0,
         max_response_size: int = 32 * 1024 * 1024,
-        user_agent: str = "acrawl",
-        default_headers: dict[str, str] | None = None,
-        cookies: bool = True,
-        proxy: str | None = None,
         trusted: Callable[[str], bool] = lambda host: False,
-        named_origin: Callable[[str], bool] = lambda url: False,
         resolver: AbstractResolver | None = None,
         verify_tls: bool = True,
     ) -> None:
         self.concurrency = concurrency
         self.timeout = timeout
         self.max_response_size = max_response_size
-        self.user_agent = user_agent
-        # Proxy-Authorization only ever comes from ``proxy``, never from headers; credentials
-        # among the defaults go only to the origins the user named (``named_origin(url)``)
-        defaults = {k: v for k, v in (default_headers or {}).items()
-                    if k.lower() != "proxy-authorization"}
-        self.default_headers = {k: v for k, v in defaults.items()
-                                if k.lower() not in CREDENTIAL_HEADERS}
-        self.default_credentials = {k: v for k, v in defaults.items()
-                                    if k.lower() in CREDENTIAL_HEADERS}
-        self.named_origin = named_origin
-        self.cookies = cookies
-        self.proxy = proxy
-        self.trusted = trusted
+        self._trusted = trusted
+        #: the host names of the proxies requests went through: the user named them
+        self._proxy_hosts: set[str] = set()
         self._resolver = resolver
         self.verify_tls = verify_tls
         self._session: aiohttp.ClientSession | None = None
@@ -328,39 +322,30 @@ class AiohttpDownloader(Downloader):
         #: scheduler counts a host's delay from there
         self.on_sent: Callable[[Request], None] | None = None
         self._proxy_checked: dict[str, str] = {}
+        self._proxies: dict[str, tuple[str, dict[str, str] | None]] = {}
 
     @classmethod
     def from_settings(
         cls, settings: Settings, *, trusted: Callable[[str], bool] | None = None,
-        named_origin: Callable[[str], bool] | None = None,
         resolver: AbstractResolver | None = None,
     ) -> AiohttpDownloader:
         allow_all = bool(settings["allow_private_addresses"])
-        proxy_host = hostname(settings["proxy"]) if settings["proxy"] else ""
-        if trusted is not None and proxy_host:  # the user named the proxy: it may be local
-            user_trusted = trusted
-            trusted = lambda host: host == proxy_host or user_trusted(host)  # noqa: E731
         return cls(
             concurrency=settings["concurrency"],
             timeout=settings["timeout"],
             max_response_size=settings["max_response_size"],
-            user_agent=settings["user_agent"],
-            default_headers=settings["default_headers"],
-            cookies=settings["cookies"],
-            proxy=settings["proxy"],
             trusted=(lambda host: True) if allow_all else (trusted or (lambda host: False)),
-            named_origin=named_origin or (lambda url: False),
             resolver=resolver,
         )
+
+    def trusted(self, host: str) -> bool:
+        """``host`` may resolve to a private address: the user named it (or a proxy on it)."""
+        return host in self._proxy_hosts or self._trusted(host)
 
     # -- lifecycle ------------------------------------------------------------------------------
     def _ensure_session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            jar: aiohttp.abc.AbstractCookieJar = (
-                aiohttp.CookieJar(unsafe=True, quote_cookie=False)
-                if self.cookies else aiohttp.DummyCookieJar()
-            )
-            self._session = self._new_session(_PoolAwareConnector, jar)
+            self._session = self._new_session(_PoolAwareConnector, aiohttp.DummyCookieJar())
         return self._session
 
     def _fresh_session(self) -> aiohttp.ClientSession:
@@ -386,8 +371,8 @@ class AiohttpDownloader(Downloader):
             cookie_jar=jar,
             auto_decompress=False,
             timeout=aiohttp.ClientTimeout(total=None),
-            headers={"User-Agent": self.user_agent, "Accept-Encoding": ACCEPT_ENCODING,
-                     **self.default_headers},
+            headers={"Accept-Encoding": ACCEPT_ENCODING},
+            skip_auto_headers=("User-Agent",),  # no aiohttp agent behind the user's back
             trust_env=False,
             max_line_size=16384,
             max_field_size=16384,
@@ -410,7 +395,8 @@ class AiohttpDownloader(Downloader):
 
     # -- fetching -------------------------------------------------------------------------------
     async def fetch(self, request: Request) -> Response:
-        if scheme_of(request.url) not in FETCHABLE_SCHEMES:
+        scheme = scheme_of(request.url)
+        if scheme not in FETCHABLE_SCHEMES:
             raise DownloadError(f"scheme not fetched: {request.url}", request)
         host = hostname(request.url)
         if _looks_numeric(host) and not _is_public_cached(host) and not self.trusted(host):
@@ -418,24 +404,28 @@ class AiohttpDownloader(Downloader):
             # 2130706433): refuse every such host that is not a canonical public address
             raise BlockedAddress(f"{host} is not a public address", request)
         session = self._ensure_session()
-        if self.proxy and not _looks_numeric(host) and not self.trusted(host):
-            await self._check_through_proxy(host, request)
-        headers = {k: v for k, v in request.headers.items()
-                   if k.lower() != "proxy-authorization"}
-        if request.referer or self.default_credentials:
-            own = {k.lower() for k in headers}
-            if self.default_credentials and self.named_origin(request.url):
-                for name, value in self.default_credentials.items():
-                    if name.lower() not in own:
-                        headers[name] = value
-            if request.referer and "referer" not in own:
-                headers["Referer"] = request.referer
+        meta = request.meta
+        timeout, proxy, proxy_headers = self.timeout, None, None
         limit = self.max_response_size
-        if request.meta:  # Scrapy's per-request limit
-            limit = request.meta.get("download_maxsize") or limit
+        if meta:
+            if "download_timeout" in meta:
+                timeout = _download_timeout(meta["download_timeout"], request)
+            if meta.get("proxy"):
+                proxy, proxy_headers = self._proxy(meta["proxy"], request)
+                if not _looks_numeric(host) and not self.trusted(host):
+                    await self._check_through_proxy(host, request)
+            limit = meta.get("download_maxsize") or limit  # Scrapy's per-request limit
+        headers = request.headers
+        if any(k.lower() == "proxy-authorization" for k in headers):
+            headers = {k: v for k, v in headers.items() if k.lower() != "proxy-authorization"}
+        if proxy_headers is not None and scheme != "https":
+            # plain http: the request itself goes to the proxy, with the proxy's credentials
+            # (an https request carries them on its CONNECT only)
+            headers = {**headers, **proxy_headers}
+            proxy_headers = None
         try:
-            async with asyncio.timeout(self.timeout):
-                resp = await self._send(session, request, headers)
+            async with asyncio.timeout(timeout):
+                resp = await self._send(session, request, headers, proxy, proxy_headers)
                 async with resp:  # asyncio.timeout bounds the whole attempt: no per-read timers
                     body, truncated = await self._read_body(resp, limit)
                     return Response(
@@ -447,7 +437,7 @@ class AiohttpDownloader(Downloader):
                         truncated=truncated,
                     )
         except TimeoutError:
-            raise DownloadTimeout(f"timed out after {self.timeout:g}s: {request.url}",
+            raise DownloadTimeout(f"timed out after {timeout:g}s: {request.url}",
                                   request) from None
         except aiohttp.ClientConnectorError as exc:
             if isinstance(exc.os_error, _Blocked):
@@ -479,8 +469,10 @@ class AiohttpDownloader(Downloader):
         except OSError as exc:
             raise ConnectError(f"cannot resolve {host}: {exc}") from None
         return None
+
     async def _send(self, session: aiohttp.ClientSession, request: Request,
-                    headers: dict[str, str]) -> aiohttp.ClientResponse:
+                    headers: dict[str, str], proxy: str | None = None,
+                    proxy_headers: dict[str, str] | None = None) -> aiohttp.ClientResponse:
         """Send ``request`` and wait for the response head. A request whose connection came
         from the pool and was closed or reset before any answer (a server or load balancer
         that had dropped the idle connection) is sent once more on a fresh connection: a
@@ -491,7 +483,7 @@ class AiohttpDownloader(Downloader):
             try:
                 return await session.request(request.method, request.url, headers=headers,
                                              data=request.body, allow_redirects=False,
-                                             proxy=self.proxy)
+                                             proxy=proxy, proxy_headers=proxy_headers)
             except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
                 if not attempt.reused or isinstance(exc, aiohttp.ClientConnectorError):
                     raise
@@ -499,9 +491,31 @@ class AiohttpDownloader(Downloader):
                              request.url, type(exc).__name__)
             return await self._fresh_session().request(
                 request.method, request.url, headers=headers, data=request.body,
-                allow_redirects=False, proxy=self.proxy)
+                allow_redirects=False, proxy=proxy, proxy_headers=proxy_headers)
         finally:
             _ATTEMPT.reset(token)
+
+    def _proxy(self, url: Any, request: Request) -> tuple[str, dict[str, str] | None]:
+        """``meta["proxy"]`` as aiohttp's ``proxy`` (without credentials) and
+        ``proxy_headers`` (``Proxy-Authorization: Basic`` from the URL's credentials, for the
+        proxy only); its host is trusted from now on (the user named it)."""
+        known = self._proxies.get(url) if isinstance(url, str) else None
+        if known is not None:
+            return known
+        problem = _proxy_url_problem(url)
+        if problem:
+            raise DownloadError(f"meta['proxy'] {problem}, got {url!r}: {request.url}", request)
+        parsed = URL(url)
+        auth = None
+        if parsed.user is not None or parsed.password is not None:
+            pair = f"{parsed.user or ''}:{parsed.password or ''}".encode()
+            auth = {"Proxy-Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+        known = (str(parsed.with_user(None)), auth)
+        if len(self._proxies) > 1000:
+            self._proxies.clear()
+        self._proxies[url] = known
+        self._proxy_hosts.add(hostname(url))
+        return known
 
     async def _check_through_proxy(self, host: str, request: Request) -> None:
         """With a proxy the proxy resolves names, so the guard checks them here first."""
@@ -563,6 +577,25 @@ class AiohttpDownloader(Downloader):
             logger.warning("%s: response larger than its size limit (%d bytes); cut",
                            resp.url, limit)
         return b"".join(chunks), truncated
+
+
+def _download_timeout(value: Any, request: Request) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1e9:
+        return float(value)
+    raise DownloadError(f"meta['download_timeout'] must be a number of seconds > 0, got "
+                        f"{value!r}: {request.url}", request)
+
+
+def _proxy_url_problem(url: Any) -> str | None:
+    if not isinstance(url, str):
+        return "must be a proxy URL string"
+    try:
+        parsed = URL(url)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        return "must be an http:// proxy URL with a host (http://user:pass@host:port)"
+    return None
 
 
 def _looks_numeric(host: str) -> bool:

@@ -63,11 +63,13 @@ def encode_request(request: Request, spider: Spider | None = None) -> bytes:
         "rd": request.redirects,
         "ref": request.referer,
     }
+    if request.cookies:
+        data["ck"] = request.cookies
     try:
         return json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
     except (TypeError, ValueError) as exc:
         raise SerializationError(
-            f"request {request.url}: meta/cb_kwargs must be plain JSON data "
+            f"request {request.url}: meta/cb_kwargs/cookies must be plain JSON data "
             f"(str, int, float, bool, None, list, dict) to be stored: {exc}") from None
 
 
@@ -76,7 +78,7 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "url": (str,), "cb": (str, type(None)), "eb": (str, type(None)), "m": (str,),
     "h": (dict, type(None)), "b": (str, type(None)), "meta": (dict, type(None)),
     "kw": (dict, type(None)), "p": (int,), "df": (bool,), "d": (int,), "r": (int,),
-    "rd": (int,), "ref": (str, type(None)),
+    "rd": (int,), "ref": (str, type(None)), "ck": (dict, list, type(None)),
 }
 
 
@@ -102,10 +104,13 @@ def decode_request(raw: bytes | str) -> Request:
         body = base64.b64decode(data["b"], validate=True) if data.get("b") else None
     except ValueError as exc:
         raise SerializationError(f"stored request body is not base64: {exc}") from None
+    cookies = data.get("ck")
+    if isinstance(cookies, list) and not all(isinstance(c, dict) for c in cookies):
+        raise SerializationError(f"stored request cookies are not dicts: {cookies!r:.80}")
     return Request(
         data["url"], data.get("cb"), data.get("eb"), method=data.get("m", "GET"),
         headers=headers or None, body=body,
         meta=data.get("meta"), cb_kwargs=data.get("kw"), priority=data.get("p", 0),
         dont_filter=data.get("df", False), depth=data.get("d", 0), retries=data.get("r", 0),
-        redirects=data.get("rd", 0), referer=data.get("ref"),
+        redirects=data.get("rd", 0), referer=data.get("ref"), cookies=cookies,
     )

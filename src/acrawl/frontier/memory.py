@@ -143,7 +143,7 @@ class MemoryQueue(RequestQueue):
 
     Per host, one FIFO per priority; across hosts, a heap of each host's best priority, with
     round-robin among hosts of equal priority (one busy host cannot starve the others).
-    A plain request (GET, no headers/body/meta/cb_kwargs/errback) is stored as one ``bytes``
+    A plain request (GET, no headers/body/meta/cb_kwargs/errback/cookies) is stored as one ``bytes``
     (URL plus an 8-byte header; referer and callback interned), about 100 bytes, and rebuilt
     on ``pop``; any other request is kept as the object itself.
     """
@@ -160,7 +160,8 @@ class MemoryQueue(RequestQueue):
     # -- packing --------------------------------------------------------------------------------
     def _pack(self, req: Request) -> bytes | Request:
         if (req.method != "GET" or req.headers or req.body or req.meta or req.cb_kwargs
-                or req.errback is not None or req.retries or req.redirects or req.depth > 65535):
+                or req.errback is not None or req.retries or req.redirects or req.depth > 65535
+                or req.cookies):
             return req
         cb = req.callback
         try:

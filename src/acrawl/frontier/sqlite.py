@@ -4,7 +4,8 @@ one SQLite database (WAL mode, standard library), so a crawl survives Ctrl-C, SI
 
 Tables: ``queue`` (pending and in-flight requests, serialised as versioned JSON by
 :mod:`acrawl.frontier.codec` — callbacks by name, never pickled), ``seen`` (16-byte
-fingerprints), ``meta`` (spider name, the format version, stats, each sink's checkpoint).
+fingerprints), ``meta`` (spider name, the format version, stats, each sink's checkpoint),
+``cookies`` (the cookie jars, as JSON per jar and site).
 
 The guarantee (see docs/state.md): a request is *done* only in the same transaction that
 records the sinks' positions after its items were written and flushed. On resume, in-flight
@@ -47,6 +48,9 @@ CREATE TABLE IF NOT EXISTS queue (
     data BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS queue_next ON queue (leased, priority DESC, id);
+CREATE TABLE IF NOT EXISTS cookies (
+    jar TEXT NOT NULL, site TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (jar, site)
+) WITHOUT ROWID;
 """
 
 
@@ -182,12 +186,24 @@ class SqliteState:
     def sink_checkpoint(self, uri: str) -> Any:
         return self._json_meta(self._meta_all(), f"sink:{uri}", object)
 
+    def cookie_rows(self) -> list[tuple[str, str, str]]:
+        """The saved cookie jars: ``(jar key as JSON, site, cookies as JSON)`` rows."""
+        return self.conn.execute("SELECT jar, site, data FROM cookies").fetchall()
+
     def commit(self, requests: Sequence[Request], checkpoints: dict[str, Any],
-               stats: Stats) -> None:
-        """In one transaction: forget ``requests`` (done), record sink checkpoints and stats."""
+               stats: Stats, *, cookies: Sequence[tuple[str, str, str | None]] | None = None,
+               ) -> None:
+        """In one transaction: forget ``requests`` (done), record sink checkpoints and stats,
+        and the ``cookies`` rows that changed (``data`` None: that site has none left)."""
         ids = self.queue._take_ids(requests)
         with self._tx() as c:
             c.executemany("DELETE FROM queue WHERE id = ?", ids)
+            for jar, site, data in cookies or ():
+                if data is None:
+                    c.execute("DELETE FROM cookies WHERE jar = ? AND site = ?", (jar, site))
+                else:
+                    c.execute("INSERT OR REPLACE INTO cookies VALUES (?, ?, ?)",
+                              (jar, site, data))
             stats.inc("requests/done", len(requests))
             for uri, cp in checkpoints.items():
                 c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",

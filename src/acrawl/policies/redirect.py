@@ -4,7 +4,9 @@ redirects, as Scrapy's redirect middlewares do.
 A redirect is a new request, one hop further (``redirects + 1``, ``meta["redirect_urls"]``): it
 goes back through the URL filters, robots.txt and dedup like any other. A 301/302 after a POST
 and every 303 become a GET without the body; ``Authorization``, ``Cookie`` and
-``Proxy-Authorization`` are dropped when the scheme, host or port changes. More than
+``Proxy-Authorization`` are dropped when the scheme, host or port changes, and
+``Request(cookies=...)`` are not carried on (the ``cookies`` component stored them for the
+first URL). More than
 ``max_redirects`` hops, or a loop, is a :class:`~acrawl.errors.TooManyRedirects` for that
 request. Not followed: ``meta["dont_redirect"]``, or a status the request or spider handles
 (``handle_httpstatus_list``/``_all``), as in Scrapy.
@@ -126,7 +128,9 @@ def redirected(request: Request, target: str, status: int, chain: list[str]) -> 
     if (scheme_of(target), host_key(target)) != (scheme_of(request.url), host_key(request.url)):
         headers = {k: v for k, v in headers.items() if k.lower() not in CREDENTIAL_HEADERS}
     meta = {**request.meta, "redirect_urls": chain}
+    # ``Request(cookies=...)`` are in the jar by now, for the first URL's host: not carried to
+    # the next hop (another host must not get them; the same host gets them from the jar)
     return attrs.evolve(
         request, url=target, method=method, body=body, headers=headers, meta=meta,
-        redirects=request.redirects + 1, retries=0,
+        redirects=request.redirects + 1, retries=0, cookies=None,
     )
