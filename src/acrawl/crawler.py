@@ -35,6 +35,8 @@ from .http import Request, Response
 from .plugins import Hooks, make_plugin_manager
 from .plugins import check as check_plugins
 from .policies.allowed_hosts import HostMatcher
+from .policies.cache import CacheMiddleware
+from .policies.cache import check_settings as check_cache_settings
 from .policies.max_depth import DepthLimit
 from .policies.redirect import RedirectMiddleware
 from .policies.retry import RetryMiddleware
@@ -55,6 +57,7 @@ BUILTIN_COMPONENTS: dict[str, str] = {
     "retry": "middleware: retry errors, timeouts and retry_http_codes, honouring Retry-After",
     "redirect": "middleware: follow 3xx and <meta http-equiv=refresh> redirects",
     "throttle": "middleware: AutoThrottle (with autothrottle=true)",
+    "cache": "middleware: the replay cache (with --cache DIR), closest to the download",
     "max_depth": "spider middleware: drop requests deeper than max_depth (when set)",
     "allowed_hosts": "URL filter plugin: the spider's allowed_hosts",
     "linkextract": "link extractor plugin: <a href>/<area href> for response.links()",
@@ -117,6 +120,9 @@ class Crawler:
         self.engine: Engine | None = None
         self._handlers: list[Any] = []
         self._user: dict[str, list[Slot]] | None = None
+        self._cache: CacheMiddleware | None = None
+        #: the built-in cache when it is in the chain: Crawler.fetch (robots.txt) uses it too
+        self._fetch_cache: CacheMiddleware | None = None
         #: Scrapy's ``spider.crawler``: components reach settings and stats through it
         spider.crawler = self  # type: ignore[attr-defined]
 
@@ -214,13 +220,28 @@ class Crawler:
         """Download ``url`` outside the crawl (robots.txt, sitemaps), following redirects."""
         request = Request(url, headers={})
         for _hop in range(self.settings["max_redirects"] + 1):
-            response = await self.downloader.fetch(request)
+            response = await self._fetch_one(request)
             location = response.headers.get("Location")
             if response.status in (301, 302, 303, 307, 308) and location:
                 request = Request(response.urljoin(location))
                 continue
             return response
         raise TooManyRedirects(f"too many redirects fetching {url}", request)
+
+    async def _fetch_one(self, request: Request) -> Response:
+        """One exchange for :meth:`fetch`, through the replay cache when the crawl has one."""
+        cache = self._fetch_cache
+        if cache is None:
+            return await self.downloader.fetch(request)
+        cached = cache.process_request(request, self.spider)  # CacheMiss when replaying
+        if cached is not None:
+            return cached
+        try:
+            response = await self.downloader.fetch(request)
+        except DownloadError as exc:
+            cache.process_exception(request, exc, self.spider)
+            raise
+        return await cache.process_response(request, response, self.spider)
 
     # -- running --------------------------------------------------------------------------------
     async def _open_sinks(self) -> list[Sink]:
@@ -325,6 +346,9 @@ class Crawler:
                                     max_delay=s["autothrottle_max_delay"])
             after.append(Slot("throttle", ThrottleMiddleware(throttle=throttle,
                                                              set_delay=set_delay)))
+        cache = self._cache_middleware()
+        if cache is not None:  # last: closest to the download (Scrapy's HttpCacheMiddleware)
+            after.append(Slot("cache", cache))
         depth: list[Slot] = []
         if s["max_depth"] is not None:
             depth.append(Slot("max_depth", DepthLimit(max_depth=s["max_depth"],
@@ -337,12 +361,24 @@ class Crawler:
             raise ConfigError(f"setting 'disable' names unknown components {unknown} "
                               f"(known: {', '.join(sorted(known))})")
         off = s["disable"]
+        middlewares = assemble(builtins_before=before, user=user["middleware"],
+                               builtins_after=after, disabled=off)
+        self._fetch_cache = cache if any(slot.component is cache for slot in middlewares) \
+            else None
         return (
-            assemble(builtins_before=before, user=user["middleware"], builtins_after=after,
-                     disabled=off),
+            middlewares,
             assemble(user=user["spider middleware"], builtins_after=depth, disabled=off),
             assemble(user=user["pipeline"], disabled=off),
         )
+
+    def _cache_middleware(self) -> CacheMiddleware | None:
+        """The replay cache (built once per crawl), or None without ``cache_dir``."""
+        if self._cache is None and check_cache_settings(
+                self.settings, disabled="cache" in self.settings["disable"]):
+            self._cache = CacheMiddleware.from_settings(
+                self.settings, stats=self.stats,
+                on_replayed=getattr(self.downloader, "take_cookies", None))
+        return self._cache
 
     def _user_components(self) -> dict[str, list[Slot]]:
         """The user's components by kind, loaded (and so instantiated) once per crawl."""

@@ -26,10 +26,12 @@ import logging
 import socket
 import zlib
 from collections.abc import Callable
+from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 from ..errors import BlockedAddress, ConnectError, DownloadError, DownloadTimeout
 from ..http import CREDENTIAL_HEADERS, Request, Response
@@ -258,6 +260,25 @@ class AiohttpDownloader(Downloader):
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    def take_cookies(self, response: Response) -> None:
+        """Keep the ``Set-Cookie`` cookies of a response this session did not download (one
+        the replay cache served), as if it had: the next requests to that site send them."""
+        if not self.cookies:
+            return
+        getall = getattr(response.headers, "getall", None)
+        values = getall("Set-Cookie", ()) if getall is not None else [
+            v for k, v in response.headers.items() if k.lower() == "set-cookie"]
+        if not values:
+            return
+        cookies: SimpleCookie = SimpleCookie()
+        for value in values:
+            try:
+                cookies.load(value)
+            except CookieError:
+                logger.debug("unreadable cached Set-Cookie %r at %s", value, response.url)
+        if cookies:
+            self._ensure_session().cookie_jar.update_cookies(cookies, URL(response.url))
 
     async def __aenter__(self) -> AiohttpDownloader:
         self._ensure_session()

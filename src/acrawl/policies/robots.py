@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from protego import Protego
 
-from ..errors import BlockedAddress, DownloadError
+from ..errors import BlockedAddress, CacheMiss, DownloadError
 from ..hookspecs import hookimpl
 from ..urls import host_key
 
@@ -107,6 +107,9 @@ class RobotsGate:
                 resp = await self._fetch(url)
             except BlockedAddress:
                 return _ALLOW_ALL  # the page fetch itself is refused by the address guard
+            except CacheMiss as exc:  # a replay crawl without it: nothing to obey offline
+                logger.info("robots.txt %s: %s; allowing everything", url, exc)
+                return _ALLOW_ALL
             except DownloadError as exc:
                 logger.info("robots.txt %s: %s (attempt %d)", url, exc, attempt + 1)
             else:
