@@ -367,3 +367,17 @@ def test_cache_usage_errors(acrawl: Runner, origin: Origin, tmp_path: Path) -> N
     assert_usage_error(acrawl.run("links", "-a", url, "-s", "cache_policy=rfc2616"),
                        "cache_policy", "dummy, rfc9111")
     assert origin.log == []
+
+
+def test_the_cookies_of_a_cached_response_are_kept(acrawl: Runner, origin: Origin,
+                                                   tmp_path: Path) -> None:
+    """A session cookie set by a page the cache serves is sent with the pages fetched live."""
+    origin.page("/", html("home", "/a"), headers={"Set-Cookie": "sid=42; Path=/",
+                                                 "Cache-Control": "max-age=3600"})
+    cache = tmp_path / "cache"
+    crawl(acrawl, origin, cache, "-s", "cache_policy=rfc9111")
+    origin.log.clear()
+    crawl(acrawl, origin, cache, "-s", "cache_policy=rfc9111")
+    asked = {r["path"]: r["headers"] for r in origin.log}
+    assert "/" not in asked  # served from the cache (max-age)
+    assert asked["/a"].get("cookie") == "sid=42"  # fetched live (no freshness), with it
