@@ -50,8 +50,6 @@ __all__ = ["MODES", "CacheMiddleware", "check_settings"]
 logger = logging.getLogger(__name__)
 
 MODES = ("record", "replay", "refresh")
-#: bodies larger than this are written from a worker thread, not the event loop
-_THREAD_WRITE = 1 << 20
 
 
 class CacheMiddleware:
@@ -199,10 +197,9 @@ class CacheMiddleware:
             self.stats.inc("cache/too_large")
             return
         try:
-            if len(data) > _THREAD_WRITE:
-                await asyncio.to_thread(store.write, entry.fingerprint, data)
-            else:
-                store.write(entry.fingerprint, data)
+            # creating a file costs a few hundred microseconds of kernel time on a disk: in a
+            # thread, so the loop goes on with other requests meanwhile
+            await asyncio.to_thread(store.write, entry.fingerprint, data)
         except OSError as exc:
             self.stats.inc("cache/write_errors")
             if not self._write_failed:
