@@ -343,3 +343,25 @@ def test_a_cached_body_is_cut_at_max_response_size(tmp_path: Path) -> None:
     assert isinstance(hit, Response)
     assert (hit.body, hit.truncated) == (b"0123", True)
     assert cache.stats.get("responses/truncated") == 1
+
+
+async def test_dont_cache_keeps_a_request_out_of_a_record_crawl(tmp_path: Path) -> None:
+    cache = middleware(tmp_path)
+    cache.store.save(entry())
+    request = Request(URL, meta={"dont_cache": True})
+    assert cache.process_request(request, None) is None  # not served
+    await cache.process_response(request, response(request, body=b"<h1>now</h1>"), None)
+    stored = cache.store.load(fingerprint(request))
+    assert stored is not None and stored.body == b"<h1>hi</h1>"  # not stored either
+    replay = middleware(tmp_path, mode="replay")
+    assert isinstance(replay.process_request(request, None), Response)  # still no network
+
+
+async def test_a_truncated_entry_is_refetched_under_a_larger_limit(tmp_path: Path) -> None:
+    cache = middleware(tmp_path, max_response_size=100)
+    cut = entry(body=b"x" * 50)
+    cache.store.save(Entry(**{**{a.name: getattr(cut, a.name) for a in Entry.__attrs_attrs__},
+                              "truncated": True}))
+    assert cache.process_request(Request(URL), None) is None
+    same = middleware(tmp_path, max_response_size=50)  # the limit it was cut at: served
+    assert isinstance(same.process_request(Request(URL), None), Response)

@@ -17,6 +17,9 @@ Modes (``cache_mode``):
   :class:`~acrawl.errors.CacheMiss` (``failed/CacheMiss``, its errback gets it).
 * ``refresh``: always fetch, and store what comes back.
 
+``meta["dont_cache"]`` keeps one request out of the cache in record and refresh mode (not
+looked up, not stored), as in Scrapy; a replay crawl still answers it from the cache only.
+
 A damaged entry file is counted (``cache/corrupt``) and, in record mode, fetched again and
 rewritten; in replay mode it is a ``CacheMiss`` with ``reason = "cache_corrupt"``.
 
@@ -98,9 +101,9 @@ class CacheMiddleware:
     # -- the middleware methods -----------------------------------------------------------------
     def process_request(self, request: Request, spider: Any) -> Response | None:
         self._revalidating.pop(id(request), None)
-        if self.mode == "refresh":
-            return None
         replay = self.mode == "replay"
+        if self.mode == "refresh" or (not replay and request.meta.get("dont_cache")):
+            return None
         try:
             entry = self.store.load(fingerprint(request))
         except CorruptEntry as exc:
@@ -123,6 +126,8 @@ class CacheMiddleware:
             return self._serve(entry, request)
         if request.retries:  # record mode: a retry asks the server again
             return None
+        if entry.truncated and len(entry.body) < self.max_response_size:
+            return None  # cut under a smaller max_response_size than this crawl's: refetch
         if self.policy.is_fresh(entry, request, time.time()):
             return self._serve(entry, request)
         self.stats.inc("cache/stale")
@@ -137,7 +142,8 @@ class CacheMiddleware:
 
     async def process_response(self, request: Request, response: Response,
                                spider: Any) -> Response:
-        if "cached" in response.flags or self.mode == "replay":
+        if "cached" in response.flags or self.mode == "replay" or request.meta.get(
+                "dont_cache"):
             return response
         pending = self._revalidating.pop(id(request), None)
         if pending is not None:
