@@ -279,6 +279,14 @@ async def test_a_stale_entry_is_revalidated_and_a_304_serves_its_body(tmp_path: 
     stored = cache.store.load(fingerprint(request))
     assert stored is not None and time.time() - stored.stored < 5  # fresh again
     assert cache.stats.get("cache/revalidated") == 1
+    # a server error does not replace the stored page (retry deals with the error)
+    cache.store.save(entry(headers={"ETag": '"v1"'}, stored=time.time() - 120))
+    failing = Request(URL)
+    assert cache.process_request(failing, None) is None
+    error = response(failing, 503, {}, b"busy")
+    assert await cache.process_response(failing, error, None) is error
+    kept = cache.store.load(fingerprint(failing))
+    assert kept is not None and kept.body == b"<h1>hi</h1>"
     # a changed page: the new one is stored and passed on
     cache.store.save(entry(headers={"ETag": '"v1"'}, stored=time.time() - 120))
     second = Request(URL)

@@ -159,6 +159,8 @@ class CacheMiddleware:
                 self.stats.inc("cache/revalidated")
                 await self._save(entry, request)
                 return self._serve(entry, request, count=False)
+            if response.status >= 500:  # the server failed to answer: keep what we have
+                return response
         if self.policy.should_store(request, response):
             await self._save(Entry(
                 fingerprint=fingerprint(request), method=request.method,
