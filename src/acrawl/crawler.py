@@ -121,6 +121,7 @@ class Crawler:
         self._handlers: list[Any] = []
         self._user: dict[str, list[Slot]] | None = None
         self._cache: CacheMiddleware | None = None
+        self._scheduler: Scheduler | None = None
         #: the built-in cache when it is in the chain: Crawler.fetch (robots.txt) uses it too
         self._fetch_cache: CacheMiddleware | None = None
         #: Scrapy's ``spider.crawler``: components reach settings and stats through it
@@ -292,6 +293,7 @@ class Crawler:
             )
             if self.frontier is not None:
                 self.frontier.bind_scheduler(scheduler)
+            self._scheduler = scheduler
             middlewares, spider_mws, pipelines = self.components(
                 gates, set_delay=scheduler.extra_delay.__setitem__)
             self.engine = Engine(
@@ -376,9 +378,17 @@ class Crawler:
         if self._cache is None and check_cache_settings(
                 self.settings, disabled="cache" in self.settings["disable"]):
             self._cache = CacheMiddleware.from_settings(
-                self.settings, stats=self.stats,
-                on_replayed=getattr(self.downloader, "take_cookies", None))
+                self.settings, stats=self.stats, on_replayed=self._replayed)
         return self._cache
+
+    def _replayed(self, response: Response) -> None:
+        """A response the cache served: its cookies are kept as a download's would be, and
+        the host's delay it reserved is given back (nothing was downloaded)."""
+        take_cookies = getattr(self.downloader, "take_cookies", None)
+        if take_cookies is not None:
+            take_cookies(response)
+        if self._scheduler is not None:
+            self._scheduler.skip_delay(response.request)
 
     def _user_components(self) -> dict[str, list[Slot]]:
         """The user's components by kind, loaded (and so instantiated) once per crawl."""

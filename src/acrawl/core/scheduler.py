@@ -164,6 +164,18 @@ class Scheduler:
         if start > now:
             await asyncio.sleep(start - now)
 
+    def skip_delay(self, request: Request) -> None:
+        """``request`` was answered without a download (the replay cache): the delay its
+        claim reserved is given back, so the host's next request need not wait for it. The
+        host's last real download still spaces the next one (:meth:`pace`)."""
+        host = request.host
+        last = self._last_start.get(host)
+        delay = self.host_delay(host)
+        if last is None or not delay:
+            self._next_start.pop(host, None)
+        else:
+            self._next_start[host] = last + delay
+
     def release(self, request: Request) -> None:
         """Free the host slot ``request`` held (call once per taken request). A shared queue
         that keeps slots across workers is told too (``queue.release``)."""
