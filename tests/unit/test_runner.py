@@ -169,3 +169,15 @@ def test_a_cache_recorded_by_one_run_is_replayed_offline_by_another(tmp_path: Pa
         assert result.items is not None and recorded.items is not None
         assert sorted(acrawl_canonical(i["url"]) for i in result.items) == sorted(
             acrawl_canonical(i["url"]) for i in recorded.items)
+
+
+def test_a_replay_does_not_wait_out_the_download_delay(tmp_path: Path) -> None:
+    """Each cached answer gives its host delay back: with ``download_delay = 600`` a replay
+    of 40 pages would otherwise take hours (the pytest timeout would stop it)."""
+    cache = str(tmp_path / "cache")
+    with run_in_thread(LinkSite(pages=PAGES, offsite_links=0), host="127.0.0.1") as srv:
+        start = [srv.base_url + "/"]
+        acrawl.run(Pages, start_urls=start, settings={"cache_dir": cache})
+    replayed = acrawl.run(Pages, start_urls=start, settings={
+        "cache_dir": cache, "cache_mode": "replay", "download_delay": 600.0})
+    assert replayed.reason == "finished" and replayed.stats["pages"] == PAGES
