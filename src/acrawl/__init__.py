@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from .crawlspider import CrawlSpider, Rule
 from .errors import (
     AcrawlError,
+    CacheMiss,
     CallbackError,
     ComponentError,
     ConfigError,
@@ -52,6 +53,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "AcrawlError",
+    "CacheMiss",
     "CallbackError",
     "ComponentError",
     "ConfigError",

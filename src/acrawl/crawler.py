@@ -36,6 +36,8 @@ from .http import Request, Response
 from .plugins import Hooks, make_plugin_manager
 from .plugins import check as check_plugins
 from .policies.allowed_hosts import HostMatcher
+from .policies.cache import CacheMiddleware
+from .policies.cache import check_settings as check_cache_settings
 from .policies.cookies import CookiesMiddleware
 from .policies.headers import HeadersMiddleware
 from .policies.max_depth import DepthLimit
@@ -62,6 +64,7 @@ BUILTIN_COMPONENTS: dict[str, str] = {
     "cookies": "middleware: cookie jars (meta cookiejar, Request(cookies=...)); cookies=false too",
     "proxy": "middleware: the proxy setting (a list rotates), proxy_from_env; meta proxy",
     "throttle": "middleware: AutoThrottle (with autothrottle=true)",
+    "cache": "middleware: the replay cache (with --cache DIR), closest to the download",
     "max_depth": "spider middleware: drop requests deeper than max_depth (when set)",
     "allowed_hosts": "URL filter plugin: the spider's allowed_hosts",
     "linkextract": "link extractor plugin: <a href>/<area href> for response.links()",
@@ -133,6 +136,10 @@ class Crawler:
         #: the headers/cookies/proxy middlewares of the crawl, for :meth:`fetch` too
         self._request_side = DownloadChain([], spider)
         self.cookies: CookiesMiddleware | None = None  # the built-in jar, saved with --state
+        self._cache: CacheMiddleware | None = None
+        self._scheduler: Scheduler | None = None
+        #: the built-in cache when it is in the chain: Crawler.fetch (robots.txt) uses it too
+        self._fetch_cache: CacheMiddleware | None = None
         #: Scrapy's ``spider.crawler``: components reach settings and stats through it
         spider.crawler = self  # type: ignore[attr-defined]
 
@@ -244,7 +251,7 @@ class Crawler:
         meta = {"download_maxsize": max_size} if max_size else None
         request = Request(url, headers={}, meta=meta)
         for _hop in range(self.settings["max_redirects"] + 1):
-            outcome = await self._request_side.run(request, self.downloader.fetch)
+            outcome = await self._request_side.run(request, self._fetch_one)
             if not isinstance(outcome, Response):  # (the built-ins never answer a Request)
                 raise DownloadError(f"a middleware replaced the request for {url}", request)
             response = outcome
@@ -257,6 +264,21 @@ class Crawler:
                 continue
             return response
         raise TooManyRedirects(f"too many redirects fetching {url}", request)
+
+    async def _fetch_one(self, request: Request) -> Response:
+        """One exchange for :meth:`fetch`, through the replay cache when the crawl has one."""
+        cache = self._fetch_cache
+        if cache is None:
+            return await self.downloader.fetch(request)
+        cached = cache.process_request(request, self.spider)  # CacheMiss when replaying
+        if cached is not None:
+            return cached
+        try:
+            response = await self.downloader.fetch(request)
+        except DownloadError as exc:
+            cache.process_exception(request, exc, self.spider)
+            raise
+        return await cache.process_response(request, response, self.spider)
 
     # -- running --------------------------------------------------------------------------------
     async def _open_sinks(self) -> list[Sink]:
@@ -302,6 +324,7 @@ class Crawler:
             middlewares, spider_mws, pipelines = self.components(gates)
             if hasattr(self.downloader, "on_sent"):  # delays count from when requests are sent
                 self.downloader.on_sent = scheduler.sent
+            self._scheduler = scheduler
             self.engine = Engine(
                 spider=self.spider, settings=self.settings, hooks=self.hooks,
                 scheduler=scheduler, downloader=self._downloader(), sinks=sinks,
@@ -362,6 +385,9 @@ class Crawler:
             after.append(Slot("proxy", ProxyMiddleware.from_crawler(self)))
         if self.politeness.throttle is not None:  # autothrottle = true
             after.append(Slot("throttle", ThrottleMiddleware(observe=self.politeness.observe)))
+        cache = self._cache_middleware()
+        if cache is not None:  # last: closest to the download (Scrapy's HttpCacheMiddleware)
+            after.append(Slot("cache", cache))
         depth: list[Slot] = []
         if s["max_depth"] is not None:
             depth.append(Slot("max_depth", DepthLimit(max_depth=s["max_depth"],
@@ -379,11 +405,28 @@ class Crawler:
         self._request_side = DownloadChain(
             [m for m in middlewares if m.name in _REQUEST_SIDE], spider)
         self.cookies = cookies if any(m.component is cookies for m in middlewares) else None
+        self._fetch_cache = cache if any(slot.component is cache for slot in middlewares) \
+            else None
         return (
             middlewares,
             assemble(user=user["spider middleware"], builtins_after=depth, disabled=off),
             assemble(user=user["pipeline"], disabled=off),
         )
+
+    def _cache_middleware(self) -> CacheMiddleware | None:
+        """The replay cache (built once per crawl), or None without ``cache_dir``."""
+        if self._cache is None and check_cache_settings(
+                self.settings, disabled="cache" in self.settings["disable"]):
+            self._cache = CacheMiddleware.from_settings(
+                self.settings, stats=self.stats, on_replayed=self._replayed)
+        return self._cache
+
+    def _replayed(self, response: Response) -> None:
+        """A response the cache served: the host's delay it reserved is given back (nothing
+        was downloaded). Its cookies are stored by the ``cookies`` component, which sees it
+        on the way back like a downloaded one."""
+        if self._scheduler is not None:
+            self._scheduler.skip_delay(response.request)
 
     def _user_components(self) -> dict[str, list[Slot]]:
         """The user's components by kind, loaded (and so instantiated) once per crawl."""

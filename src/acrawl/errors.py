@@ -11,6 +11,7 @@
     │   ├── DownloadTimeout    connect, first byte or whole-response timeout
     │   ├── BlockedAddress     the host resolved to an address the crawl may not reach
     │   ├── TooManyRedirects   ``max_redirects`` exceeded or a redirect loop
+    │   ├── CacheMiss          a replay crawl (``cache_mode = replay``) found no usable entry
     │   └── HttpError          a non-2xx status the spider does not handle (after retries)
     ├── IgnoreRequest          a component dropped a request before or after its download
     │                          (robots.txt, a middleware); ``RequestIgnored`` is its old name
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AcrawlError",
     "BlockedAddress",
+    "CacheMiss",
     "CallbackError",
     "ComponentError",
     "ConfigError",
@@ -89,6 +91,17 @@ class BlockedAddress(DownloadError):
 
 class TooManyRedirects(DownloadError):
     """A redirect chain was longer than ``max_redirects`` or went round in a loop."""
+
+
+class CacheMiss(DownloadError):
+    """A replay crawl (``cache_mode = replay``) has no usable cache entry for the request, so
+    it is not fetched: ``reason`` is ``"cache_miss"`` (not recorded) or ``"cache_corrupt"``
+    (the entry is damaged). Counted as ``failed/CacheMiss``; the errback gets it."""
+
+    def __init__(self, message: str, request: Request | None = None,
+                 reason: str = "cache_miss") -> None:
+        super().__init__(message, request)
+        self.reason = reason
 
 
 class HttpError(DownloadError):

@@ -206,6 +206,8 @@ class Response:
     body: bytes
     request: Request
     truncated: bool = False
+    #: Scrapy's ``Response.flags``: ``"cached"`` on a response the replay cache answered with
+    flags: list[str] = attrs.field(factory=list, kw_only=True)
     #: set by the engine: returns the links of the enabled extractors
     _links_provider: Callable[[Response], list[Link]] | None = attrs.field(
         default=None, alias="links_provider", repr=False

@@ -129,6 +129,12 @@ def _names(value: list[Any]) -> list[str]:
     return [v.strip() for v in value if v.strip()]
 
 
+def _one_of(*choices: str) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        return None if value in choices else "one of " + ", ".join(choices)
+    return check
+
+
 DEFAULT_SETTINGS: tuple[Setting, ...] = (
     Setting("concurrency", int, 16, "downloads in flight at once, all hosts", check=_positive),
     Setting("per_host_concurrency", int, 8, "requests in flight at once per host", check=_positive),
@@ -189,6 +195,21 @@ DEFAULT_SETTINGS: tuple[Setting, ...] = (
             "delay are followed (0: none)", check=_non_negative),
     Setting("allow_private_addresses", bool, False,
             "reach private/loopback addresses even for hosts the spider did not name"),
+    Setting("cache_dir", str, None, "replay cache: a directory of recorded responses "
+            "(--cache DIR); unset = no cache", optional=True,
+            check=lambda v: None if v.strip() else "a directory path"),
+    Setting("cache_mode", str, "record", "record (serve fresh entries, fetch and store the "
+            "rest), replay (never touch the network) or refresh (always fetch, store)",
+            check=_one_of("record", "replay", "refresh")),
+    Setting("cache_policy", str, "dummy", "dummy (every entry fresh until "
+            "cache_expiration_secs) or rfc9111 (Cache-Control, Expires, Last-Modified)",
+            check=_one_of("dummy", "rfc9111")),
+    Setting("cache_expiration_secs", float, 0.0, "entries older than this are stale "
+            "(revalidated or refetched); 0 = never", check=_non_negative),
+    Setting("cache_ignore_http_codes", list, [], "statuses never stored in the cache",
+            convert=_status_codes),
+    Setting("cache_max_size_mb", float, 0.0, "bound on the cache's size in MiB: the oldest "
+            "entries are evicted beyond it; 0 = no bound", check=_non_negative),
 )
 
 

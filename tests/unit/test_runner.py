@@ -143,3 +143,41 @@ async def test_cancelling_a_crawl_closes_its_outputs(link_site: ThreadedServer,
         await task
     items = json.loads(out.read_text())  # a complete JSON array: the sink was closed
     assert 0 < len(items) < PAGES
+
+
+def test_a_cache_recorded_by_one_run_is_replayed_offline_by_another(tmp_path: Path) -> None:
+    """What the testing kit relies on: ``acrawl.run(..., settings={"cache_dir": DIR,
+    "cache_mode": "replay"})`` answers from DIR alone (robots.txt included)."""
+
+    class Robots(Pages):
+        settings = {"obey_robots": True, "timeout": 10}
+
+    cache = str(tmp_path / "cache")
+    with run_in_thread(LinkSite(pages=PAGES, offsite_links=0), host="127.0.0.1") as srv:
+        start = [srv.base_url + "/"]
+        recorded = acrawl.run(Robots, start_urls=start, return_items=True,
+                              settings={"cache_dir": cache})
+        hits = sum(srv.hits.values())
+        assert recorded.stats["cache/store"] == hits == PAGES + 1  # + robots.txt
+        replayed = acrawl.run(Robots, start_urls=start, return_items=True,
+                              settings={"cache_dir": cache, "cache_mode": "replay"})
+        assert sum(srv.hits.values()) == hits  # not one request
+    offline = acrawl.run(Robots, start_urls=start, return_items=True,
+                         settings={"cache_dir": cache, "cache_mode": "replay"})
+    for result in (replayed, offline):
+        assert result.errors == 0 and result.stats["cache/hit"] == PAGES + 1
+        assert result.items is not None and recorded.items is not None
+        assert sorted(acrawl_canonical(i["url"]) for i in result.items) == sorted(
+            acrawl_canonical(i["url"]) for i in recorded.items)
+
+
+def test_a_replay_does_not_wait_out_the_download_delay(tmp_path: Path) -> None:
+    """Each cached answer gives its host delay back: with ``download_delay = 600`` a replay
+    of 40 pages would otherwise take hours (the pytest timeout would stop it)."""
+    cache = str(tmp_path / "cache")
+    with run_in_thread(LinkSite(pages=PAGES, offsite_links=0), host="127.0.0.1") as srv:
+        start = [srv.base_url + "/"]
+        acrawl.run(Pages, start_urls=start, settings={"cache_dir": cache})
+    replayed = acrawl.run(Pages, start_urls=start, settings={
+        "cache_dir": cache, "cache_mode": "replay", "download_delay": 600.0})
+    assert replayed.reason == "finished" and replayed.stats["pages"] == PAGES

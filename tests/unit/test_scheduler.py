@@ -125,6 +125,24 @@ async def test_scheduler_download_delay_spaces_requests_per_host(clock: FakeCloc
     assert urls(await s.take(10)) == ["http://a.test/2"]
 
 
+async def test_a_request_answered_without_a_download_gives_its_delay_back(
+        clock: FakeClock) -> None:
+    s = make_scheduler(clock, per_host=8, delay=2.0)
+    await s.add([Request(f"http://a.test/{i}") for i in range(4)])
+    (r0,) = await s.take(10)
+    s.skip_delay(r0)  # served from the cache: no download, no wait for the next one
+    s.release(r0)
+    (r1,) = await s.take(10)
+    await s.pace(r1)  # a real download starts now: the next request waits for its delay
+    s.release(r1)
+    assert await s.take(10) == []
+    clock.advance(2.0)
+    (r2,) = await s.take(10)
+    s.skip_delay(r2)  # a cached answer again: the one after it need not wait
+    s.release(r2)
+    assert urls(await s.take(10)) == ["http://a.test/3"]
+
+
 async def test_scheduler_delay_counts_from_start_not_release(clock: FakeClock) -> None:
     s = make_scheduler(clock, per_host=1, download_delay=1.0)
     await s.add([Request("http://a.test/0"), Request("http://a.test/1")])

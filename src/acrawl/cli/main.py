@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="register a plugin module; repeatable")
     p.add_argument("--state", metavar="DIR", help="durable, resumable crawl state in DIR")
     p.add_argument("--frontier", metavar="URL", help="shared frontier, redis://HOST:PORT/DB")
+    p.add_argument("--cache", metavar="DIR", dest="cache_dir",
+                   help="replay cache: record responses in DIR and serve them on re-runs")
+    p.add_argument("--cache-mode", choices=("record", "replay", "refresh"),
+                   help="record (default: serve fresh entries, fetch and store the rest), "
+                        "replay (never touch the network), refresh (fetch and store all)")
     p.add_argument("--concurrency", type=int, metavar="N")
     p.add_argument("--per-host", type=int, metavar="N", dest="per_host_concurrency")
     p.add_argument("--delay", type=float, metavar="SECONDS", dest="download_delay")
@@ -84,7 +89,7 @@ def _pairs(values: Sequence[str], what: str) -> dict[str, str]:
 def settings_from_args(ns: argparse.Namespace) -> dict[str, Any]:
     settings: dict[str, Any] = _pairs(ns.set, "-s")
     for name in ("concurrency", "per_host_concurrency", "download_delay", "max_pages",
-                 "max_depth", "timeout", "log_level"):
+                 "max_depth", "timeout", "log_level", "cache_dir", "cache_mode"):
         value = getattr(ns, name)
         if value is not None:
             settings[name] = value

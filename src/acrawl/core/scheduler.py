@@ -129,6 +129,12 @@ class Scheduler:
             if not entry[1].done():
                 entry[1].set_result(None)
 
+    def skip_delay(self, request: Request) -> None:
+        """``request`` was answered without a download (the replay cache): the delay its
+        claim reserved is given back, so the host's next request need not wait for it. The
+        host's last real download still spaces the next one (:meth:`pace`)."""
+        self.politeness.skip_delay(request.host)
+
     def release(self, request: Request) -> None:
         """Free the host slot ``request`` held (call once per taken request); the queue is
         told too (a shared one frees the slot for every worker)."""

@@ -174,6 +174,17 @@ class Politeness:
             if delay:
                 self._next_start[host] = max(self._next_start.get(host, 0.0), now + delay)
 
+    def skip_delay(self, host: str) -> None:
+        """A request of ``host`` was answered without a download (the replay cache): the
+        delay its claim reserved is given back; the host's last real start still spaces
+        the next request."""
+        last = self._last_start.get(host)
+        delay = self.delay(host)
+        if last is None or not delay:
+            self._next_start.pop(host, None)
+        else:
+            self._next_start[host] = last + delay
+
     def release(self, host: str) -> None:
         """A request to ``host`` has finished downloading: its slot is free (once per claim)."""
         n = self._active.get(host, 0) - 1

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from protego import Protego
 
-from ..errors import BlockedAddress, DownloadError
+from ..errors import BlockedAddress, CacheMiss, DownloadError
 from ..hookspecs import hookimpl
 from ..urls import host_key, scheme_of
 
@@ -144,6 +144,9 @@ class RobotsGate:
             except BlockedAddress:
                 self._notes[origin] = f"{url} not fetched: the address guard refuses the host"
                 return _ALLOW_ALL  # the page fetch itself is refused by the address guard
+            except CacheMiss as exc:  # a replay crawl without it: nothing to obey offline
+                logger.info("robots.txt %s: %s; allowing everything", url, exc)
+                return _ALLOW_ALL
             except DownloadError as exc:
                 logger.info("robots.txt %s: %s (attempt %d)", url, exc, attempt + 1)
                 last = f"{type(exc).__name__}: {exc}"

@@ -64,6 +64,8 @@ class ThrottleMiddleware:
         self._observe_host(request.host, latency=latency, status=status)
 
     def process_response(self, request: Request, response: Response, spider: Any) -> Response:
+        if "cached" in response.flags:  # the replay cache's: no download to learn from
+            return response
         self._observe(request, response.status)
         return response
 
