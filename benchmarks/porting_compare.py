@@ -22,9 +22,10 @@ with each framework's defaults but for the log level (WARNING for both) and robo
 The crawlers take turns, the one going first changing every round.
 
 Per crawl: the wall time from spawn to exit (start-up included), the child's CPU time
-(user + sys) and peak RSS. The items are checked to be **exactly** the expected ones
-(sorted, compared as JSON) and the same for both crawlers; any difference is printed and
-the exit code is 1. The table of medians goes to stdout (Markdown).
+(user + sys) and peak RSS, and the CPU time the site server used meanwhile. The items are
+checked to be **exactly** the expected ones (sorted, compared as JSON) and the same for both
+crawlers; any difference is printed and the exit code is 1. The table of medians goes to
+stdout (Markdown).
 """
 
 from __future__ import annotations
@@ -116,6 +117,16 @@ class Run:
     items: list[dict[str, Any]]
     code: int
     stderr: str
+    site_cpu: float = 0.0  # CPU seconds the site server used during the crawl
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a running process (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_one(crawler: str, spider: str, base: str, workdir: Path) -> Run:
@@ -186,7 +197,7 @@ def report(runs: list[Run], crawlers: list[str], spiders: list[str], args: Any) 
 
     head = ["spider", "items", "lines changed"]
     for c in crawlers:
-        head += [f"{c} wall s", f"{c} CPU s", f"{c} RSS MiB"]
+        head += [f"{c} wall s", f"{c} CPU s", f"{c} RSS MiB", f"site CPU s ({c})"]
     if len(crawlers) == 2:
         head.append("wall scrapy/acrawl")
     rows = [head, ["---"] * len(head)]
@@ -195,7 +206,7 @@ def report(runs: list[Run], crawlers: list[str], spiders: list[str], args: Any) 
         row = [s, "/".join(map(str, sorted(items))), str(lines_changed(s))]
         for c in crawlers:
             row += [f"{median(s, c, 'wall'):.2f}", f"{median(s, c, 'cpu'):.2f}",
-                    f"{median(s, c, 'rss_mib'):.0f}"]
+                    f"{median(s, c, 'rss_mib'):.0f}", f"{median(s, c, 'site_cpu'):.2f}"]
         if len(crawlers) == 2:
             ratio = median(s, "scrapy", "wall") / median(s, "acrawl", "wall")
             row.append(f"{ratio:.2f}x")
@@ -208,8 +219,10 @@ def report(runs: list[Run], crawlers: list[str], spiders: list[str], args: Any) 
             versions.append(f"{name} {getattr(module, '__version__', '?')}")
         except ImportError:
             pass
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     return (f"Site: {args.pages} pages of {args.per_page} quotes, {args.authors} authors; "
-            f"medians of {args.rounds} round(s); {os.cpu_count()} CPUs.\n\n{table}\n\n"
+            f"medians of {args.rounds} round(s); {os.cpu_count()} CPUs, load average "
+            f"{load} at the end.\n\n{table}\n\n"
             f"Versions: {', '.join(versions)}.\n")
 
 
@@ -235,11 +248,13 @@ def main(argv: list[str] | None = None) -> int:
                 :n % len(args.crawlers)]
             for spider in args.spiders:
                 for crawler in order:
+                    site_cpu = process_cpu(server.pid)
                     r = run_one(crawler, spider, base, workdir)
+                    r.site_cpu = process_cpu(server.pid) - site_cpu
                     runs.append(r)
                     print(f"round {n + 1} {spider:8} {crawler:7} {r.wall:6.2f} s wall, "
-                          f"{r.cpu:5.2f} s CPU, {len(r.items)} items, exit {r.code}",
-                          file=sys.stderr, flush=True)
+                          f"{r.cpu:5.2f} s CPU (site {r.site_cpu:5.2f} s), "
+                          f"{len(r.items)} items, exit {r.code}", file=sys.stderr, flush=True)
     finally:
         server.kill()
         server.wait()

@@ -243,6 +243,12 @@ async def test_limits_and_unusable_sitemaps(site: tuple[str, Counter[str]],
     assert result.items == [] and result.errors == 0
     assert "sitemap-blog.xml.gz: larger than sitemap_max_size=100" in caplog.text
     assert "/product/1: not a sitemap" in caplog.text
+    # a sitemap the downloader cut at max_response_size is not read half
+    result = await acrawl.crawl(Shop, settings={"max_response_size": 300},
+                                sitemap_urls=[f"{base}/sitemap-products.xml"],
+                                return_items=True)
+    assert result.items == [] and result.stats["responses/truncated"] == 1
+    assert "sitemap-products.xml: larger than max_response_size, skipped" in caplog.text
 
 
 async def test_xxe_and_gzip_bomb(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
