@@ -238,7 +238,7 @@ class Hooks:
         sink = self._h.acrawl_open_sink(uri=uri, settings=settings)
         if sink is None:
             raise ConfigError(
-                f"no sink for output {uri!r} (built-in: .jsonl .json .csv sqlite:/// and -)"
+                f"no sink for output {uri!r} (built-in: .jsonl .json .xml .csv sqlite:/// and -)"
             )
         return sink
 

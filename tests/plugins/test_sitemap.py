@@ -208,7 +208,8 @@ def test_entry_point_and_hooks_register() -> None:
     pm.register(acrawl_sitemap)  # validates every hookimpl against its spec
     pm.check_pending()
     names = {s.name for specs in pm.hook.acrawl_add_settings() for s in specs}
-    assert names == {"sitemap", "sitemap_max_urls", "sitemap_max_depth", "sitemap_max_size"}
+    assert names == {"sitemap", "sitemap_max_urls", "sitemap_max_depth", "sitemap_max_size",
+                     "sitemap_lastmod_after"}
 
 
 def test_settings_defaults_and_cli_strings() -> None:
@@ -367,3 +368,60 @@ async def test_extract_links(servers: Any) -> None:
                            body=urlset("http://a.test/").encode(),
                            request=acrawl.Request(f"{base}/x.html"))
     assert extract(response=html, spider=spider) is None
+
+
+async def test_lastmod_after_setting_and_attribute(servers: Any) -> None:
+    base, _, _, fetch = servers
+    spider = Spider(sitemap_urls=[f"{base}/big.xml", f"{base}/sitemap1.xml"])
+    # big.xml's entries were modified 2024-01-01; sitemap1.xml's have no lastmod: kept
+    kept = await collect(spider, fetch, sitemap_lastmod_after="2024-01-02")
+    assert kept == [f"{base}/page-1", f"{base}/page-2?a=1&b=2", f"{base}/page-3?x=1&y=2"]
+    assert len(await collect(spider, fetch, sitemap_lastmod_after="2024-01-01")) == 53
+    spider.sitemap_lastmod_after = "2023-12-31T23:00:00-02:00"  # the attribute wins
+    assert len(await collect(spider, fetch, sitemap_lastmod_after="2030")) == 3
+
+
+def test_a_bad_lastmod_attribute_reads_no_sitemap(caplog: Any) -> None:
+    spider = Spider(sitemap_urls=["http://127.0.0.1:1/sitemap.xml"],
+                    sitemap_lastmod_after="yesterday")
+
+    async def fetch(url: str) -> acrawl.Response:  # pragma: no cover - must not be called
+        raise AssertionError(url)
+
+    assert acrawl_sitemap.acrawl_start_requests(spider=spider, settings=settings(),
+                                                fetch=fetch) is None
+    assert "sitemap_lastmod_after must be a W3C date" in caplog.text
+    with pytest.raises(acrawl.ConfigError, match="sitemap_lastmod_after"):
+        settings(sitemap_lastmod_after="yesterday")
+
+
+def test_entries_carry_lastmod_and_alternates() -> None:
+    body = (b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+            b'xmlns:xhtml="http://www.w3.org/1999/xhtml"><url><loc>http://a.test/en</loc>'
+            b"<lastmod> 2024-05-01 </lastmod><changefreq>daily</changefreq>"
+            b'<xhtml:link rel="alternate" hreflang="de" href="http://a.test/de"/>'
+            b'<xhtml:link rel="canonical" href="http://a.test/other"/>'
+            b'<xhtml:link rel="alternate" href="javascript:alert(1)"/></url>'
+            b"<url><loc>ftp://a.test/x</loc><lastmod>2024</lastmod></url></urlset>")
+    kind, entries = acrawl_sitemap.sitemap_entries(body)
+    assert kind == "urlset"
+    assert entries == [{"loc": "http://a.test/en", "lastmod": "2024-05-01",
+                        "changefreq": "daily", "alternate": ["http://a.test/de"]}]
+
+
+@pytest.mark.parametrize(("text", "iso"), [
+    ("2024", "2024-01-01T00:00:00+00:00"),
+    ("2024-05", "2024-05-01T00:00:00+00:00"),
+    ("2024-05-03", "2024-05-03T00:00:00+00:00"),
+    ("2024-05-03T10:30Z", "2024-05-03T10:30:00+00:00"),
+    ("2024-05-03T10:30:15.5+02:00", "2024-05-03T10:30:15.500000+02:00"),
+    (" 2024-05-03 10:30:15 ", "2024-05-03T10:30:15+00:00"),
+])
+def test_parse_lastmod(text: str, iso: str) -> None:
+    parsed = acrawl_sitemap.parse_lastmod(text)
+    assert parsed is not None and parsed.isoformat() == iso
+
+
+@pytest.mark.parametrize("text", ["", "soon", "2024-13-01", "24-05-03", None, 20240503])
+def test_parse_lastmod_refuses(text: Any) -> None:
+    assert acrawl_sitemap.parse_lastmod(text) is None

@@ -21,15 +21,25 @@ subprocess can reach it too). Pages:
   ``{"author": name}`` (415 unless it is ``application/json``).
 
 ``server.hits`` counts requests by path (query included).
+
+The content is a :class:`QuoteBook`: by default the small fixed one the tests assert on
+(:data:`BOOK`), or a generated one of any size for benchmarks
+(``QuoteBook.generated(pages=100, authors=50)``; ``/secret`` is then paginated too).
+``python tests/porting/quotes_site.py --pages 100 --authors 50`` serves one and prints its
+URL.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import base64
 import concurrent.futures
+import contextlib
 import html
 import json
+import random
+import re
 import secrets
 import threading
 from collections import Counter
@@ -107,25 +117,106 @@ SECRET_QUOTES = [
 PAGES = (len(QUOTES) + PER_PAGE - 1) // PER_PAGE
 
 
+@dataclass(frozen=True)
+class QuoteBook:
+    """What the site shows: authors, quotes (``per_page`` a page) and the members' quotes."""
+
+    authors: dict[str, Author]
+    quotes: list[Quote]
+    secret: list[Quote]
+    per_page: int = PER_PAGE
+
+    @property
+    def pages(self) -> int:
+        return (len(self.quotes) + self.per_page - 1) // self.per_page
+
+    @property
+    def secret_pages(self) -> int:
+        return max(1, (len(self.secret) + self.per_page - 1) // self.per_page)
+
+    def page(self, n: int, quotes: list[Quote] | None = None) -> list[Quote]:
+        return (self.quotes if quotes is None else quotes)[
+            (n - 1) * self.per_page:n * self.per_page]
+
+    def quote_item(self, q: Quote) -> dict[str, Any]:
+        """The item the tutorial spider yields for ``q``."""
+        return {"text": f"\u201c{q.text}\u201d", "author": self.authors[q.author].name,
+                "tags": list(q.tags)}
+
+    def author_item(self, slug: str) -> dict[str, str]:
+        a = self.authors[slug]
+        return {"name": a.name, "birthdate": a.born_date, "birthplace": a.born_location,
+                "bio": a.description}
+
+    def tags_of(self, slug: str) -> list[str]:
+        """An author's tags in first-seen order (the order of the step-two tag options)."""
+        out: list[str] = []
+        for q in self.quotes:
+            if q.author == slug:
+                out += [t for t in q.tags if t not in out]
+        return out
+
+    @classmethod
+    def generated(cls, pages: int = 100, authors: int = 50, per_page: int = 10,
+                  seed: str = "quotes") -> QuoteBook:
+        """A deterministic book of ``pages`` pages of quotes by ``authors`` authors (each
+        with at least one quote), and members' quotes for a tenth as many pages. Texts hold
+        non-ASCII letters and the characters HTML escapes."""
+        rng = random.Random(seed)
+        people: dict[str, Author] = {}
+        for k in range(authors):
+            first, last = _FIRST[k % len(_FIRST)], _LAST[(k // len(_FIRST)) % len(_LAST)]
+            name = f"{first} {last}" + (f" {k // (len(_FIRST) * len(_LAST)) + 1}"
+                                        if k >= len(_FIRST) * len(_LAST) else "")
+            slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") + f"-{k}"
+            people[slug] = Author(slug, name, f"{_MONTHS[k % 12]} {1 + k % 28:02d}, "
+                                  f"{1700 + k * 7 % 300}", f"{_PLACES[k % len(_PLACES)]}",
+                                  f"Author number {k} — writes about {_WORDS[k % 40]} & "
+                                  f"{_WORDS[(k * 3) % 40]} <sometimes>.")
+        slugs = list(people)
+
+        def quote(n: int) -> Quote:
+            words = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(6, 16)))
+            author = slugs[n] if n < len(slugs) else rng.choice(slugs)
+            tags = tuple(dict.fromkeys(rng.choice(_TAGS) for _ in range(rng.randint(1, 4))))
+            return Quote(f"{words.capitalize()} ({n}).", author, tags)
+
+        quotes = [quote(n) for n in range(pages * per_page)]
+        secret = [quote(n) for n in range(max(1, pages // 10) * per_page)]
+        return cls(people, quotes, secret, per_page)
+
+
+_FIRST = ["Ann", "Bo", "Chloé", "Dmitri", "Eve", "Farid", "Grace", "Hiro", "Inès", "Jon"]
+_LAST = ["Austen", "Brontë", "Camus", "Dickens", "Eliot", "Fitzgerald", "Gide", "Hugo"]
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"]
+_PLACES = ["Ulm, Germany", "Paris, France", "Kraków, Poland", "Lagos, Nigeria",
+           "Kyoto, Japan", "Lima, Peru", "Hobart, Australia"]
+_WORDS = ("time life love world truth mind heart book friend dream light night day "
+          "change way reason fear hope art beauty work war peace silence music river "
+          "city road sea star word idea power money joy sorrow memory child home café "
+          "naïve").split()
+_TAGS = ["life", "love", "humor", "books", "truth", "inspirational", "friendship", "change",
+         "courage", "hope", "wisdom", "writing", "music", "art", "death", "fear", "success",
+         "happiness", "time", "mind", "faith", "science", "poetry", "travel", "war",
+         "peace", "knowledge", "dreams", "freedom", "simplicity"]
+
+#: the small fixed book every test asserts on
+BOOK = QuoteBook(AUTHORS, QUOTES, SECRET_QUOTES, PER_PAGE)
+
+
 def quote_item(q: Quote) -> dict[str, Any]:
-    """The item the tutorial spider yields for ``q``."""
-    return {"text": f"\u201c{q.text}\u201d", "author": AUTHORS[q.author].name,
-            "tags": list(q.tags)}
+    """The item the tutorial spider yields for ``q`` (of :data:`BOOK`)."""
+    return BOOK.quote_item(q)
 
 
 def author_item(slug: str) -> dict[str, str]:
-    a = AUTHORS[slug]
-    return {"name": a.name, "birthdate": a.born_date, "birthplace": a.born_location,
-            "bio": a.description}
+    return BOOK.author_item(slug)
 
 
 def tags_of(slug: str) -> list[str]:
     """An author's tags in first-seen order (the order of the step-two tag options)."""
-    out: list[str] = []
-    for q in QUOTES:
-        if q.author == slug:
-            out += [t for t in q.tags if t not in out]
-    return out
+    return BOOK.tags_of(slug)
 
 
 # -- rendering ------------------------------------------------------------------------------------
@@ -143,21 +234,21 @@ def _page(title: str, body: str, *, logged_in: bool = False) -> web.Response:
     return web.Response(text=text, content_type="text/html", charset="utf-8")
 
 
-def _quote_html(q: Quote) -> str:
+def _quote_html(q: Quote, authors: dict[str, Author]) -> str:
     tags = "".join(f'<a class="tag" href="/tag/{e(t)}/">{e(t)}</a>' for t in q.tags)
     return (f'<div class="quote"><span class="text">\u201c{e(q.text)}\u201d</span>'
-            f'<span>by <small class="author">{e(AUTHORS[q.author].name)}</small> '
+            f'<span>by <small class="author">{e(authors[q.author].name)}</small> '
             f'<a href="/author/{q.author}/">(about)</a></span>'
             f'<div class="tags">Tags: {tags}</div></div>')
 
 
-def _pager(n: int) -> str:
+def _pager(n: int, pages: int, href: str = "/page/{}/") -> str:
     items = []
     if n > 1:
-        items.append(f'<li class="previous"><a href="/page/{n - 1}/">'
+        items.append(f'<li class="previous"><a href="{href.format(n - 1)}">'
                      f'<span>\u2190</span> Previous</a></li>')
-    if n < PAGES:
-        items.append(f'<li class="next"><a href="/page/{n + 1}/">Next '
+    if n < pages:
+        items.append(f'<li class="next"><a href="{href.format(n + 1)}">Next '
                      f'<span>\u2192</span></a></li>')
     return f'<nav><ul class="pager">{"".join(items)}</ul></nav>'
 
@@ -169,7 +260,8 @@ def _viewstate(author: str) -> str:
 class QuotesSite:
     """The aiohttp application and its server-side state (CSRF tokens, sessions, hits)."""
 
-    def __init__(self) -> None:
+    def __init__(self, book: QuoteBook = BOOK) -> None:
+        self.book = book
         self.hits: Counter[str] = Counter()
         self.tokens: set[str] = set()
         self.sessions: set[str] = set()
@@ -201,15 +293,16 @@ class QuotesSite:
 
     # -- pages --------------------------------------------------------------------------------
     async def quotes_page(self, request: web.Request) -> web.Response:
+        book = self.book
         n = int(request.match_info.get("n", "1"))
-        if not 1 <= n <= PAGES:
+        if not 1 <= n <= book.pages:
             raise web.HTTPNotFound()
-        shown = QUOTES[(n - 1) * PER_PAGE:n * PER_PAGE]
-        body = "".join(map(_quote_html, shown)) + _pager(n)
+        body = "".join(_quote_html(q, book.authors) for q in book.page(n)) + _pager(
+            n, book.pages)
         return _page("Quotes to Scrape", body, logged_in=self._logged_in(request))
 
     async def author(self, request: web.Request) -> web.Response:
-        a = AUTHORS.get(request.match_info["slug"])
+        a = self.book.authors.get(request.match_info["slug"])
         if a is None:
             raise web.HTTPNotFound()
         body = (f'<div class="author-details"><h3 class="author-title">{e(a.name)}\n    </h3>'
@@ -220,9 +313,9 @@ class QuotesSite:
 
     async def tag(self, request: web.Request) -> web.Response:
         tag = request.match_info["tag"]
-        shown = [q for q in QUOTES if tag in q.tags]
+        shown = [q for q in self.book.quotes if tag in q.tags]
         return _page(f"Quotes tagged {tag}", f"<h3>Viewing tag: {e(tag)}</h3>"
-                     + "".join(map(_quote_html, shown)))
+                     + "".join(_quote_html(q, self.book.authors) for q in shown))
 
     # -- login --------------------------------------------------------------------------------
     async def login_form(self, request: web.Request) -> web.Response:
@@ -258,13 +351,18 @@ class QuotesSite:
     async def secret(self, request: web.Request) -> web.Response:
         if not self._logged_in(request):
             raise web.HTTPFound("/login")
-        return _page("Secret quotes", '<h2 class="secret">Secret quotes</h2>'
-                     + "".join(map(_quote_html, SECRET_QUOTES)), logged_in=True)
+        book = self.book
+        n = int(request.query.get("page", "1"))
+        if not 1 <= n <= book.secret_pages:
+            raise web.HTTPNotFound()
+        body = "".join(_quote_html(q, book.authors) for q in book.page(n, book.secret))
+        return _page("Secret quotes", '<h2 class="secret">Secret quotes</h2>' + body
+                     + _pager(n, book.secret_pages, "/secret?page={}"), logged_in=True)
 
     # -- the two-step search form ---------------------------------------------------------------
     def _search_form(self, author: str = "", tags: list[str] | None = None) -> str:
         options = ['<option value="">----------</option>']
-        for a in sorted(AUTHORS.values(), key=lambda a: a.name):
+        for a in sorted(self.book.authors.values(), key=lambda a: a.name):
             selected = " selected" if a.name == author else ""
             options.append(f'<option value="{e(a.name)}"{selected}>{e(a.name)}</option>')
         tag_options = ['<option value="">----------</option>']
@@ -282,28 +380,29 @@ class QuotesSite:
 
     async def filter(self, request: web.Request) -> web.Response:
         form = {k: str(v) for k, v in (await request.post()).items()}
+        book = self.book
         author, tag = form.get("author", ""), form.get("tag", "")
-        slug = next((s for s, a in AUTHORS.items() if a.name == author), None)
+        slug = next((s for s, a in book.authors.items() if a.name == author), None)
         state = form.get("__VIEWSTATE", "")
         if slug is None:
             raise web.HTTPBadRequest(text="choose an author")
         if not tag:  # step one: the author chosen; offer that author's tags
             if state != _viewstate(""):
                 raise web.HTTPBadRequest(text="bad view state")
-            return _page("Search", self._search_form(author, tags_of(slug)))
-        if state != _viewstate(author) or tag not in tags_of(slug):
+            return _page("Search", self._search_form(author, book.tags_of(slug)))
+        if state != _viewstate(author) or tag not in book.tags_of(slug):
             raise web.HTTPBadRequest(text="bad view state or tag")
-        shown = [q for q in QUOTES if q.author == slug and tag in q.tags]
+        shown = [q for q in book.quotes if q.author == slug and tag in q.tags]
         results = "".join(
             f'<div class="quote"><span class="content">{e(q.text)}</span>'
             f'<span class="author">{e(author)}</span><span class="tag">{e(tag)}</span></div>'
             for q in shown)
-        return _page("Search results", self._search_form(author, tags_of(slug)) + results)
+        return _page("Search results", self._search_form(author, book.tags_of(slug))
+                     + results)
 
     # -- JSON ------------------------------------------------------------------------------------
-    @staticmethod
-    def _api_quote(q: Quote) -> dict[str, Any]:
-        a = AUTHORS[q.author]
+    def _api_quote(self, q: Quote) -> dict[str, Any]:
+        a = self.book.authors[q.author]
         return {"text": q.text, "tags": list(q.tags),
                 "author": {"name": a.name, "slug": a.slug}}
 
@@ -311,15 +410,16 @@ class QuotesSite:
         if "application/json" not in request.headers.get("Accept", ""):
             raise web.HTTPNotAcceptable(text="this API answers JSON only")
         n = int(request.query.get("page", "1"))
-        shown = QUOTES[(n - 1) * PER_PAGE:n * PER_PAGE]
-        return web.json_response({"page": n, "has_next": n < PAGES,
+        shown = self.book.page(n)
+        return web.json_response({"page": n, "has_next": n < self.book.pages,
                                   "quotes": [self._api_quote(q) for q in shown]})
 
     async def api_search(self, request: web.Request) -> web.Response:
         if request.content_type != "application/json":
             raise web.HTTPUnsupportedMediaType(text="send JSON")
         query = await request.json()
-        shown = [q for q in QUOTES if AUTHORS[q.author].name == query.get("author")]
+        authors = self.book.authors
+        shown = [q for q in self.book.quotes if authors[q.author].name == query.get("author")]
         return web.json_response({"quotes": [self._api_quote(q) for q in shown]})
 
 
@@ -331,8 +431,8 @@ class QuotesServer:
     'http://127.0.0.1:41234'
     """
 
-    def __init__(self) -> None:
-        self.site = QuotesSite()
+    def __init__(self, book: QuoteBook = BOOK) -> None:
+        self.site = QuotesSite(book)
         self._loop = asyncio.new_event_loop()
         ready: concurrent.futures.Future[str] = concurrent.futures.Future()
         self._stop = threading.Event()
@@ -372,7 +472,20 @@ class QuotesServer:
         self.close()
 
 
-if __name__ == "__main__":  # python tests/porting/quotes_site.py: browse it
-    with QuotesServer() as srv:
+def main(argv: list[str] | None = None) -> None:
+    """Serve a site (the fixed book, or a generated one) on 127.0.0.1 and print its URL."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--pages", type=int, help="pages of quotes (a generated book)")
+    parser.add_argument("--authors", type=int, default=50)
+    parser.add_argument("--per-page", type=int, default=10)
+    args = parser.parse_args(argv)
+    book = BOOK if args.pages is None else QuoteBook.generated(
+        args.pages, args.authors, args.per_page)
+    with QuotesServer(book) as srv:
         print(srv.base_url, flush=True)
-        threading.Event().wait()
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
+if __name__ == "__main__":  # python tests/porting/quotes_site.py [--pages 100]: browse it
+    main()

@@ -95,12 +95,12 @@ def output_urls(cwd: Path, output: str, *, partial: bool = False) -> list[str]:
             return []
         conn = sqlite3.connect(path)
         try:
-            rows = conn.execute("SELECT item FROM items ORDER BY id").fetchall()
-        except sqlite3.OperationalError:  # table not created yet
+            rows = conn.execute("SELECT url FROM items ORDER BY rowid").fetchall()
+        except sqlite3.OperationalError:  # table (or its url column) not created yet
             rows = []
         finally:
             conn.close()
-        return [json.loads(r[0])["url"] for r in rows]
+        return [r[0] for r in rows]
     path = cwd / output
     if not path.exists():
         return []

@@ -25,6 +25,7 @@ from acrawl.sinks.builtin import (
     Sink,
     SqliteSink,
     StdoutSink,
+    XmlSink,
     acrawl_open_sink,
     dumps_item,
     sink_for_uri,
@@ -153,11 +154,30 @@ async def test_jsonl_round_trip(tmp_path: Path) -> None:
 
 async def test_jsonl_appends_to_existing_file(tmp_path: Path) -> None:
     path = tmp_path / "items.jsonl"
-    path.write_text('{"old":1}\n{"cut":', encoding="utf-8")  # a line cut by a crash
+    path.write_text('{"old":1}\n', encoding="utf-8")
     await run(JsonLinesSink(path=path), ITEMS)
     lines = path.read_text(encoding="utf-8").splitlines()
-    assert lines[:2] == ['{"old":1}', '{"cut":']
-    assert [json.loads(line) for line in lines[2:]] == EXPECTED
+    assert [json.loads(line) for line in lines] == [{"old": 1}, *EXPECTED]
+
+
+@pytest.mark.parametrize(("before", "kept"), [
+    ('{"old":1}\n{"cut":"by a k', ['{"old":1}']),  # a line cut by a kill: removed
+    ('{"cut":', []),
+    ('{"old":1}\n{"no":"newline"}', ['{"old":1}', '{"no":"newline"}']),  # complete: kept
+])
+async def test_jsonl_append_cuts_a_partial_last_line(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, before: str, kept: list[str]) -> None:
+    path = tmp_path / "items.jsonl"
+    path.write_text(before, encoding="utf-8")
+    sink = JsonLinesSink(path=path)
+    await sink.open()
+    await sink.write(ITEMS[:1])
+    assert sink.checkpoint()["offset"] == path.stat().st_size  # the position is the file's
+    await sink.close()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[:-1] == kept
+    assert [json.loads(line) for line in lines[len(kept):]] == EXPECTED[:1]
+    assert ("was cut" in caplog.text) == (len(kept) < before.count("\n") + 1)
 
 
 async def test_jsonl_overwrite_replaces(tmp_path: Path) -> None:
@@ -187,11 +207,96 @@ async def test_json_is_written_incrementally(tmp_path: Path) -> None:
     path = tmp_path / "items.json"
     sink = JsonArraySink(path=path)
     await sink.open()
+    assert json.loads(path.read_bytes()) == []  # a valid document from the start
     await sink.write(ITEMS[:1])
-    assert json.loads(path.read_text("utf-8") + "]") == EXPECTED[:1]  # on disk before close
+    assert json.loads(path.read_bytes()) == EXPECTED[:1]  # on disk, closed, before close()
+    await sink.write(ITEMS[1:])
+    assert json.loads(path.read_bytes()) == EXPECTED
     await sink.close()
     await sink.close()  # idempotent
-    assert json.loads(path.read_bytes()) == EXPECTED[:1]
+    assert json.loads(path.read_bytes()) == EXPECTED
+
+
+# -- XML ----------------------------------------------------------------------------------------
+
+
+def read_xml(path: Path) -> list[dict[str, Any]]:
+    from lxml import etree
+
+    def value(el: Any) -> Any:
+        if len(el) == 0:
+            return el.text or ""
+        if all(child.tag == "value" for child in el):
+            return [value(child) for child in el]
+        return {child.tag: value(child) for child in el}
+
+    root = etree.parse(str(path)).getroot()
+    assert root.tag == "items" and all(item.tag == "item" for item in root)
+    return [{field.tag: value(field) for field in item} for item in root]
+
+
+async def test_xml_layout_is_scrapys(tmp_path: Path) -> None:
+    path = tmp_path / "items.xml"
+    await run(XmlSink(path=path), [
+        {"name": "Color TV", "price": 1200, "tags": ["a", "b"], "size": {"w": 1, "h": 2}},
+    ], [{"name": "DVD player", "ok": True, "none": None}])
+    assert path.read_text(encoding="utf-8") == (
+        '<?xml version="1.0" encoding="utf-8"?>\n<items>\n'
+        "<item><name>Color TV</name><price>1200</price><tags><value>a</value><value>b"
+        "</value></tags><size><w>1</w><h>2</h></size></item>\n"
+        "<item><name>DVD player</name><ok>True</ok><none></none></item>\n</items>\n")
+
+
+async def test_xml_escapes_text_and_names_and_stays_well_formed(tmp_path: Path) -> None:
+    path = tmp_path / "items.xml"
+    await run(XmlSink(path=path), ITEMS, [
+        {"a<b": "x & y <z> \"q\"", "1st": "bad\x00control\x1bchars\ud800", "ns:tag": 1,
+         "odd": ODD},
+    ])
+    items = read_xml(path)
+    assert items[:3] == [{k: "" if v is None else str(v) for k, v in e.items()}
+                         for e in EXPECTED]
+    assert items[3]["a_b"] == 'x & y <z> "q"'
+    assert items[3]["_1st"] == "bad\ufffdcontrol\ufffdchars\ufffd"
+    assert items[3]["ns_tag"] == "1"
+    odd = items[3]["odd"]
+    assert odd["price"] == {"amount": "9.90", "currency": "€"}
+    assert odd["tags"] == ["a", "b"] and odd["raw"] == "café" and odd["d"] == {"_1": "one"}
+    assert odd["t"] == ["1", "2"] and odd["big"] == str(2**70)
+
+
+async def test_xml_is_valid_after_every_batch_and_empty(tmp_path: Path) -> None:
+    path = tmp_path / "items.xml"
+    sink = XmlSink(path=path)
+    await sink.open()
+    assert read_xml(path) == []
+    await sink.write(ITEMS[:1])
+    assert len(read_xml(path)) == 1  # on disk and closed before close()
+    await sink.write(ITEMS[1:])
+    assert len(read_xml(path)) == 3
+    await sink.close()
+    assert [i["n"] for i in read_xml(path)] == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize("cls", [JsonArraySink, XmlSink])
+async def test_resume_cuts_back_and_closes_the_document(tmp_path: Path, cls: type) -> None:
+    """A killed crawl's JSON or XML file: cut back to the checkpoint and closed again at
+    once (before any new item), then continued."""
+    path = tmp_path / ("items.json" if cls is JsonArraySink else "items.xml")
+    sink = cls(path=path)
+    await sink.open()
+    await sink.write(ITEMS[:1])
+    checkpoint = sink.checkpoint()
+    await sink.write(ITEMS[1:2])  # written, but not committed when the "kill" came
+    sink._fh.write(b'{"torn')  # and a torn write after it
+    sink._fh.flush()
+    resumed = cls(path=path)
+    await resumed.resume(checkpoint)
+    parse = (lambda p: json.loads(p.read_bytes())) if cls is JsonArraySink else read_xml
+    assert len(parse(path)) == 1
+    await resumed.write(ITEMS[2:])
+    await resumed.close()
+    assert [i["n"] for i in parse(path)] in ([1, 3], ["1", "3"])
 
 
 # -- CSV -----------------------------------------------------------------------------------------
@@ -237,13 +342,15 @@ async def test_csv_extra_missing_and_nested(tmp_path: Path, caplog: pytest.LogCa
 
 
 def read_db(path: Path, table: str = "items") -> list[dict[str, Any]]:
+    """The rows of ``table`` as dicts of their field columns, in write order."""
     conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
     try:
-        rows = conn.execute(f"SELECT id, item FROM {table} ORDER BY id").fetchall()
+        rows = conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
     finally:
         conn.close()
-    assert [r[0] for r in rows] == list(range(1, len(rows) + 1))
-    return [json.loads(r[1]) for r in rows]
+    assert [r["rowid"] for r in rows] == list(range(1, len(rows) + 1))
+    return [{k: r[k] for k in r.keys() if k != "rowid"} for r in rows]
 
 
 async def test_sqlite_round_trip_via_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -255,6 +362,98 @@ async def test_sqlite_round_trip_via_uri(tmp_path: Path, monkeypatch: pytest.Mon
     conn = sqlite3.connect(tmp_path / "out" / "x.db")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
+
+
+async def test_sqlite_one_column_per_field_and_value_types(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    await run(SqliteSink(path=db), [
+        {"id": 7, "name": "a", "tags": ["x", "東"], "ok": True, "price": 1.5, "none": None,
+         "when": WHEN, "raw": b"caf\xc3\xa9", "big": 2**70, "nested": {"k": [1]}},
+    ], [
+        {"name": "b", "later": "new column"},  # a field seen later gets its column then
+        {},
+    ])
+    conn = sqlite3.connect(db)
+    columns = [r[1] for r in conn.execute("PRAGMA table_info(items)")]
+    types = conn.execute("SELECT typeof(id), typeof(name), typeof(ok), typeof(price), "
+                         "typeof(none), typeof(big) FROM items WHERE rowid = 1").fetchone()
+    first_tag = conn.execute("SELECT json_extract(tags, '$[1]') FROM items").fetchone()
+    conn.close()
+    assert columns == ["rowid", "id", "name", "tags", "ok", "price", "none", "when", "raw",
+                       "big", "nested", "later"]
+    assert types == ("integer", "text", "integer", "real", "null", "text")
+    assert first_tag == ("東",)
+    assert read_db(db) == [
+        {"id": 7, "name": "a", "tags": '["x","東"]', "ok": 1, "price": 1.5, "none": None,
+         "when": "2024-05-06T07:08:09+00:00", "raw": "café", "big": str(2**70),
+         "nested": '{"k":[1]}', "later": None},
+        {"id": None, "name": "b", "tags": None, "ok": None, "price": None, "none": None,
+         "when": None, "raw": None, "big": None, "nested": None, "later": "new column"},
+        dict.fromkeys(columns[1:]),
+    ]
+
+
+async def test_sqlite_fields_option_fixes_the_columns(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    sink = sink_for_uri("sqlite:///x.db?fields=price,name&table=books")
+    assert isinstance(sink, SqliteSink) and sink.fields == ["price", "name"]
+    await sink.open()
+    conn = sqlite3.connect(tmp_path / "x.db")
+    assert [r[1] for r in conn.execute("PRAGMA table_info(books)")] == [
+        "rowid", "price", "name"]  # made at open, before any item
+    conn.close()
+    await sink.write([{"name": "a", "price": 2, "other": "left out"}, {"name": "b"}])
+    await sink.close()
+    assert read_db(tmp_path / "x.db", "books") == [{"price": 2, "name": "a"},
+                                                  {"price": None, "name": "b"}]
+
+
+async def test_sqlite_fields_without_a_column_of_their_own_overflow(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "x.db"
+    monkeypatch.setattr(sinks, "_SQLITE_MAX_COLUMNS", 3)
+    await run(SqliteSink(path=db), [
+        {"Name": "a", "name": "case twin", "ROWID": 5, "a": 1},
+        {"b": 2, "c": {"deep": True}},  # past the (patched) column limit
+    ])
+    assert read_db(db) == [
+        {"Name": "a", "a": 1, "b": None, "_overflow": '{"name":"case twin","ROWID":5}'},
+        {"Name": None, "a": None, "b": 2, "_overflow": '{"c":{"deep":true}}'},
+    ]
+    assert "field 'name' cannot have a column of its own" in caplog.text
+
+
+async def test_sqlite_a_failed_batch_adds_no_column(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    sink = SqliteSink(path=db)
+    await sink.open()
+    await sink.write([{"a": 1}])
+    circular: list[Any] = []
+    circular.append(circular)
+    with pytest.raises(ValueError):
+        await sink.write([{"a": 2, "new": "x"}, {"b": circular}])
+    await sink.write([{"new": "y"}])  # its column is made now, once
+    await sink.close()
+    assert read_db(db) == [{"a": 1, "new": None}, {"a": None, "new": "y"}]
+
+
+async def test_sqlite_resume_keeps_the_columns_and_cuts_the_rows(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    sink = SqliteSink(path=db)
+    await sink.open()
+    await sink.write([{"a": 1, "Case": 1, "case": 2}])
+    checkpoint = sink.checkpoint()
+    await sink.write([{"a": 2, "later": 1}])  # after the checkpoint: not committed
+    await sink.close()
+    resumed = SqliteSink(path=db)
+    await resumed.resume(checkpoint)
+    await resumed.write([{"a": 3, "case": 4, "later": 5}])
+    await resumed.close()
+    assert read_db(db) == [
+        {"a": 1, "Case": 1, "_overflow": '{"case":2}', "later": None},
+        {"a": 3, "Case": None, "_overflow": '{"case":4}', "later": 5},
+    ]
 
 
 async def test_sqlite_table_param_and_existing_db_without_table(tmp_path: Path) -> None:
@@ -349,6 +548,7 @@ async def test_stdout_sink_escapes_for_an_ascii_terminal() -> None:
         ("items.ndjson", JsonLinesSink),
         ("items.json", JsonArraySink),
         ("items.csv", CsvSink),
+        ("items.xml", XmlSink),
         ("sqlite:///x.db", SqliteSink),
         ("-", StdoutSink),
     ],

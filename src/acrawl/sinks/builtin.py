@@ -1,12 +1,17 @@
-"""The built-in sinks (JSON Lines, JSON, CSV, SQLite, stdout) and the plugin that opens them
-for ``-o`` URIs. They implement :class:`acrawl.sinks.base.Sink`.
+"""The built-in sinks (JSON Lines, JSON, XML, CSV, SQLite, stdout) and the plugin that opens
+them for ``-o`` URIs. They implement :class:`acrawl.sinks.base.Sink`.
+
+Every batch leaves a file output valid: JSON Lines gets whole lines, and a JSON array or XML
+feed is closed again after each batch, so a killed crawl's files parse (``--state`` then cuts
+them back to the last checkpoint and completes them).
 
 File outputs take options after a ``?`` (Scrapy's ``FEEDS`` options), and ``.gz`` compresses::
 
     items.csv?fields=name,price          only these fields, in this order
     items.jsonl?overwrite=true           this output replaced, whatever --overwrite says
     items-{batch}.jsonl?batch_item_count=1000   a new file every 1000 items (items-1, ...)
-    items.jsonl.gz                       gzip-compressed (also .json.gz, .csv.gz)
+    items.jsonl.gz                       gzip-compressed (also .json.gz, .csv.gz, .xml.gz)
+    sqlite:///x.db?table=t&fields=a,b    one column per field (these fields, or the items')
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import datetime as dt
 import enum
 import gzip
 import io
+import itertools
 import json
 import logging
 import math
@@ -52,6 +58,7 @@ __all__ = [
     "Sink",
     "SqliteSink",
     "StdoutSink",
+    "XmlSink",
     "acrawl_open_sink",
     "dumps_item",
     "sink_for_uri",
@@ -161,6 +168,8 @@ class _FileSink:
         self._fh: IO[bytes] | None = None
         self._raw: IO[bytes] | None = None  # the file under the gzip stream
         self._created = False  # open() made the file (so discard() may remove it)
+        #: where the closing bytes (``_tail``) start: the end of what was written
+        self._body_end = 0
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(path={str(self.path)!r}, overwrite={self.overwrite})"
@@ -184,6 +193,9 @@ class _FileSink:
             raise ConfigError(f"cannot open output {str(self.path)!r}: {exc.strerror}") from None
         try:
             self._start(fh)
+            self._body_end = fh.tell()
+            if not self.compress:
+                self._close_file()
         except BaseException:
             await self.close()
             raise
@@ -194,8 +206,19 @@ class _FileSink:
     def _encode(self, items: list[dict[str, Any]]) -> bytes:
         raise NotImplementedError
 
-    def _end(self) -> bytes:
+    def _tail(self) -> bytes:
+        """What closes the document (``]`` of a JSON array). An uncompressed output gets it
+        after every batch, and the next batch is written over it: the file is a valid
+        document after each write, so a killed crawl leaves a file that parses."""
         return b""
+
+    def _close_file(self) -> None:
+        """Write the tail at the end of the body, and flush (not past the tail)."""
+        tail = self._tail()
+        if tail and self._fh is not None:
+            self._fh.seek(self._body_end)
+            self._fh.write(tail)
+            self._fh.flush()
 
     def _select(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The items as written: only ``fields`` (those an item has), in their order."""
@@ -208,8 +231,17 @@ class _FileSink:
         if self._fh is None:
             raise RuntimeError(f"{self!r} is not open")
         if items:
-            self._fh.write(self._encode(self._select(items)))
-            self._fh.flush()  # (a gzip stream: a sync flush, so the data is in the file)
+            data = self._encode(self._select(items))
+            if self.compress or not self._tail():
+                self._fh.write(data)
+                self._fh.flush()  # (a gzip stream: a sync flush, so the data is in the file)
+                self._body_end += len(data)
+                return
+            # one write over the old tail: the batch and the tail again
+            self._fh.seek(self._body_end)
+            self._fh.write(data + self._tail())
+            self._fh.flush()
+            self._body_end += len(data)
 
     # -- durable crawls (--state): cut back to the last committed position on resume ----------
     def pristine(self) -> bool:
@@ -225,7 +257,9 @@ class _FileSink:
             return False
         start = io.BytesIO()
         self._start(start)
-        return data == start.getvalue()
+        head = start.getvalue()
+        # (a kill may come between creating the file, writing its start and its tail)
+        return (head + self._tail()).startswith(data) or data == head
 
     def checkpoint(self) -> dict[str, Any]:
         """The position after everything written so far, made durable (fsync)."""
@@ -235,7 +269,7 @@ class _FileSink:
             raise _not_resumable(self, "a compressed output cannot be cut back to a position")
         self._fh.flush()
         os.fsync(self._fh.fileno())
-        return {"offset": self._fh.tell(), **self._state()}
+        return {"offset": self._body_end, **self._state()}
 
     async def resume(self, checkpoint: dict[str, Any]) -> None:
         """Reopen the output of an interrupted crawl, dropping what came after
@@ -253,7 +287,9 @@ class _FileSink:
                               "when the crawl was interrupted (was it replaced?)")
         self._fh.truncate(offset)
         self._fh.seek(0, io.SEEK_END)
+        self._body_end = offset
         self._restore(checkpoint)
+        self._close_file()
 
     def discard(self) -> None:
         """The crawl did not start (another output was refused): remove the file if
@@ -275,7 +311,8 @@ class _FileSink:
         if fh is None:
             return
         try:
-            fh.write(self._end())
+            if self.compress:  # (uncompressed: the tail is there since the last write)
+                fh.write(self._tail())
             fh.flush()
         finally:
             fh.close()
@@ -299,24 +336,47 @@ def _not_resumable(sink: Any, why: str) -> ConfigError:
                        "afterwards")
 
 
+_LAST_LINE_MAX = 1024 * 1024  # how much of a JSON Lines file's end is read to cut a line
+
+
 class JsonLinesSink(_FileSink):
     """JSON Lines (``.jsonl``, ``.jl``, ``.ndjson``): one object a line; appends to a file."""
 
     append = True
 
     def _start(self, fh: IO[bytes]) -> None:
-        if not self.overwrite and fh.tell() > 0:  # appending: finish a line cut by a crash
-            with open(self.path, "rb") as f:
-                f.seek(-1, io.SEEK_END)
-                if f.read(1) != b"\n":
-                    fh.write(b"\n")
+        if self.overwrite or self.compress or fh.tell() == 0:
+            return
+        # appending to a file whose last line has no newline: a line cut by a kill is cut
+        # off (so every line stays one item); a complete one (another tool's file) is kept
+        with open(self.path, "rb") as f:
+            size = f.seek(0, io.SEEK_END)
+            f.seek(max(0, size - _LAST_LINE_MAX))
+            tail = f.read()
+        if tail.endswith(b"\n"):
+            return
+        cut = tail.rfind(b"\n")
+        if cut < 0 and size > len(tail):
+            fh.write(b"\n")  # a last line longer than we look at: keep it
+            return
+        last = tail[cut + 1:]
+        try:
+            json.loads(last)
+        except ValueError:
+            fh.truncate(size - len(last))
+            fh.seek(0, io.SEEK_END)
+            log.warning("%s: its last line was cut (%d bytes, by an interrupted write?); "
+                        "removed before appending", self.path, len(last))
+        else:
+            fh.write(b"\n")
 
     def _encode(self, items: list[dict[str, Any]]) -> bytes:
         return b"".join(dumps_item(item) + b"\n" for item in items)
 
 
 class JsonArraySink(_FileSink):
-    """A JSON array (``.json``), written incrementally; valid JSON once closed."""
+    """A JSON array (``.json``), written incrementally; valid JSON after every batch (the
+    closing ``]`` is rewritten after each), so also after a kill."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -331,7 +391,7 @@ class JsonArraySink(_FileSink):
         self._first = False
         return prefix + body
 
-    def _end(self) -> bytes:
+    def _tail(self) -> bytes:
         return b"\n]\n"
 
     def _state(self) -> dict[str, Any]:
@@ -395,27 +455,188 @@ class CsvSink(_FileSink):
         self._fields = fields
 
 
+#: characters XML 1.0 cannot hold (C0 controls but tab/CR/LF, lone surrogates, U+FFFE/F)
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+#: XML 1.0 (5th edition) name characters, without the colon (namespaces)
+_NAME_START = ("A-Z_a-z\xc0-\xd6\xd8-\xf6\xf8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d"
+               "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd"
+               "\U00010000-\U000effff")
+_NOT_IN_NAME = re.compile(f"[^{_NAME_START}\\-.0-9\xb7\u0300-\u036f\u203f-\u2040]")
+_NAME_STARTS = re.compile(f"[{_NAME_START}]")
+_XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_XML_DEPTH = 32  # nesting written as elements; deeper values become text
+
+
+def _xml_name(name: Any) -> str:
+    """``name`` as an XML element name: characters other than letters, digits, ``_``, ``-``
+    and ``.`` become ``_``, and a name that cannot start one gets a leading ``_``."""
+    text = _NOT_IN_NAME.sub("_", str(name))
+    return text if _NAME_STARTS.match(text) else "_" + text
+
+
+def _xml_text(value: str) -> str:
+    return _NOT_XML.sub("\ufffd", value).translate(_XML_ESCAPES)
+
+
+def _xml_value(value: Any, depth: int = 0) -> str:
+    """The content of a field's element, as Scrapy's XmlItemExporter writes it: a dict as
+    one element per key, a list as ``<value>`` elements, a string as text, ``None`` as
+    nothing, anything else as ``str()`` (datetimes ISO 8601, bytes decoded as UTF-8)."""
+    if isinstance(value, str):
+        return _xml_text(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool | int | float):
+        return str(value)
+    if depth >= _XML_DEPTH:
+        return _xml_text(str(value))
+    if isinstance(value, Mapping):
+        return "".join(_xml_element(k, v, depth + 1) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return "".join(_xml_element("value", v, depth + 1) for v in value)
+    converted = _default(value)  # (a set: sorted, as in the JSON outputs)
+    if isinstance(converted, str):
+        return _xml_text(converted)
+    return _xml_value(converted, depth + 1)
+
+
+def _xml_element(name: Any, value: Any, depth: int = 0) -> str:
+    tag = _xml_name(name)
+    return f"<{tag}>{_xml_value(value, depth)}</{tag}>"
+
+
+class XmlSink(_FileSink):
+    """XML (``.xml``) in the layout of Scrapy's ``XmlItemExporter``: one ``<item>`` a line
+    in ``<items>``, a field per element (lists as ``<value>`` elements, dicts nested). Valid
+    after every batch (``</items>`` is rewritten after each), so also after a kill."""
+
+    def _start(self, fh: IO[bytes]) -> None:
+        fh.write(b'<?xml version="1.0" encoding="utf-8"?>\n<items>\n')
+
+    def _encode(self, items: list[dict[str, Any]]) -> bytes:
+        return "".join(
+            "<item>" + "".join(_xml_element(k, v) for k, v in item.items()) + "</item>\n"
+            for item in items).encode("utf-8")
+
+    def _tail(self) -> bytes:
+        return b"</items>\n"
+
+
 # ------------------------------------------------------------------------------------------------
 # sqlite and stdout
 # ------------------------------------------------------------------------------------------------
 
 
-class SqliteSink:
-    """SQLite (``sqlite:///x.db?table=items``): rows ``(id INTEGER PRIMARY KEY, item TEXT)``,
-    one transaction per batch, WAL mode. An existing table is refused unless ``overwrite``."""
+_SQLITE_MAX_COLUMNS = 1000  # field columns of a table, at most (SQLite's limit: 2000)
+_INT64 = range(-(2 ** 63), 2 ** 63)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
-    def __init__(self, *, path: str | Path, table: str = "items", overwrite: bool = False):
+
+def _sql_value(value: Any) -> Any:
+    """A field value as SQLite stores it: numbers, strings and ``None`` as they are (a bool
+    as 0/1, an integer beyond 64 bits as text), bytes decoded as UTF-8, lists, dicts and
+    other nested values as JSON text, anything else as the JSON outputs write it."""
+    if value is None or isinstance(value, float):
+        return value
+    if isinstance(value, str):
+        return value if not _SURROGATE.search(value) else value.encode(
+            "utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value if value in _INT64 else str(value)
+    if isinstance(value, dict | list | tuple):
+        return _dumps(value).decode("utf-8")
+    converted = _default(value)
+    return converted if isinstance(converted, str) else _dumps(converted).decode("utf-8")
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class SqliteSink:
+    """SQLite (``sqlite:///x.db?table=items``): a table with one column per field, after
+    ``rowid`` (the write order). The columns are ``?fields=`` (only those, in that order),
+    or else the first item's fields, and a field that comes later gets a column then
+    (``ALTER TABLE ADD COLUMN``). A field that cannot have its own column (``rowid``, a
+    name differing from another only in case, past 1000 columns) goes into a JSON object in
+    the column ``_overflow``. Values: numbers, strings and NULL as they are, booleans 0/1,
+    lists and dicts as JSON text. One transaction per batch, WAL mode. An existing table is
+    refused unless ``overwrite``."""
+
+    def __init__(self, *, path: str | Path, table: str = "items", overwrite: bool = False,
+                 fields: Sequence[str] | None = None):
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", table):
             raise ConfigError(f"sqlite table name {table!r} must be letters, digits and _")
         self.path = Path(path).expanduser()
         self.table = table
         self.overwrite = overwrite
+        #: only these fields are written, in this order (``?fields=a,b``)
+        self.fields = list(fields) if fields else None
         self._conn: sqlite3.Connection | None = None
         self._created = False  # open() made the database file
+        self._columns: dict[str, str] = {}  # field -> its column
+        self._taken: set[str] = {"rowid"}  # column names in use, lower-cased
+        self._overflow: str | None = None  # the JSON column for the other fields, once made
+        self._warned: set[str] = set()
 
     def __repr__(self) -> str:
         return f"SqliteSink(path={str(self.path)!r}, table={self.table!r})"
 
+    # -- columns ---------------------------------------------------------------------------------
+    def _plan(self, names: Sequence[str]) -> tuple[list[str], str | None]:
+        """The columns to add for the new field ``names`` (recorded as planned) and, if
+        one must go to the overflow column and it does not exist yet, its name."""
+        add: list[str] = []
+        overflow = None
+        for name in names:
+            low = name.lower()
+            if (name and "\0" not in name and low not in self._taken
+                    and len(self._columns) < _SQLITE_MAX_COLUMNS):
+                self._columns[name] = name
+                self._taken.add(low)
+                add.append(name)
+                continue
+            if self._overflow is None and overflow is None:
+                overflow = next(n for n in itertools.chain(
+                    ["_overflow"], (f"_overflow_{i}" for i in itertools.count(2)))
+                    if n.lower() not in self._taken)
+                self._taken.add(overflow.lower())
+            if name not in self._warned and len(self._warned) < 20:
+                self._warned.add(name)
+                log.warning("%s: field %r cannot have a column of its own in table %r; it "
+                            "is written to the JSON column %r", self.path, name, self.table,
+                            self._overflow or overflow)
+        return add, overflow
+
+    def _statement(self) -> str:
+        columns = [*self._columns.values(), *([self._overflow] if self._overflow else [])]
+        if not columns:
+            return f"INSERT INTO {_quote(self.table)} DEFAULT VALUES"
+        return (f"INSERT INTO {_quote(self.table)} ({', '.join(map(_quote, columns))}) "
+                f"VALUES ({', '.join('?' * len(columns))})")
+
+    def _row(self, item: dict[str, Any]) -> tuple[Any, ...]:
+        columns = self._columns
+        row = [_sql_value(item.get(name)) for name in columns]
+        if self._overflow is not None:
+            rest = {k: v for k, v in item.items() if k not in columns}
+            row.append(_dumps(rest).decode("utf-8") if rest else None)
+        return tuple(row)
+
+    def _load_columns(self, conn: sqlite3.Connection, overflow: str | None) -> None:
+        """The columns of an existing table (a resumed crawl's)."""
+        self._columns, self._taken, self._overflow = {}, {"rowid"}, None
+        for row in conn.execute(f"PRAGMA table_info({_quote(self.table)})"):
+            name = row[1]
+            self._taken.add(name.lower())
+            if name == overflow:
+                self._overflow = name
+            elif name.lower() != "rowid":
+                self._columns[name] = name
+
+    # -- the sink --------------------------------------------------------------------------------
     async def open(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -433,9 +654,13 @@ class SqliteSink:
                     f"output {str(self.path)!r} table {self.table!r} exists; use --overwrite "
                     "(-s overwrite=true) to replace it"
                 )
+            add, overflow = self._plan(self.fields or [])
+            self._overflow = overflow
+            columns = ["rowid INTEGER PRIMARY KEY", *map(_quote, add),
+                       *([_quote(overflow)] if overflow else [])]
             with conn:
-                conn.execute(f'DROP TABLE IF EXISTS "{self.table}"')
-                conn.execute(f'CREATE TABLE "{self.table}" (id INTEGER PRIMARY KEY, item TEXT)')
+                conn.execute(f"DROP TABLE IF EXISTS {_quote(self.table)}")
+                conn.execute(f"CREATE TABLE {_quote(self.table)} ({', '.join(columns)})")
         except sqlite3.Error as exc:
             conn.close()
             raise ConfigError(f"cannot open output {str(self.path)!r}: {exc}") from None
@@ -453,11 +678,35 @@ class SqliteSink:
                     os.unlink(f"{self.path}{suffix}")
 
     async def write(self, items: list[dict[str, Any]]) -> None:
-        if self._conn is None:
+        conn = self._conn
+        if conn is None:
             raise RuntimeError(f"{self!r} is not open")
-        rows = [(dumps_item(item).decode("utf-8"),) for item in items]
-        with self._conn:  # one transaction per batch
-            self._conn.executemany(f'INSERT INTO "{self.table}" (item) VALUES (?)', rows)
+        if not items:
+            return
+        if self.fields is not None:
+            fields = self.fields
+            items = [{f: item[f] for f in fields if f in item} for item in items]
+        items = [{str(k): v for k, v in item.items()} for item in items]
+        new = [k for k in dict.fromkeys(k for item in items for k in item)
+               if k not in self._columns]
+        before = dict(self._columns), set(self._taken), self._overflow
+        try:
+            add, overflow = self._plan(new)
+            if overflow is not None:
+                self._overflow = overflow
+            rows = [self._row(item) for item in items]
+            with conn:  # one transaction per batch, new columns included
+                conn.execute("BEGIN")  # (sqlite3 would not open one before ALTER TABLE)
+                for name in [*add, *([overflow] if overflow else [])]:
+                    conn.execute(f"ALTER TABLE {_quote(self.table)} ADD COLUMN {_quote(name)}")
+                if self._columns or self._overflow:
+                    conn.executemany(self._statement(), rows)
+                else:
+                    for _ in rows:
+                        conn.execute(self._statement())
+        except BaseException:
+            self._columns, self._taken, self._overflow = before  # (rolled back)
+            raise
 
     def pristine(self) -> bool:
         """True if the output's table exists and holds no item."""
@@ -466,7 +715,7 @@ class SqliteSink:
         try:
             conn = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True)
             try:
-                row = conn.execute(f'SELECT COUNT(*) FROM "{self.table}"').fetchone()
+                row = conn.execute(f"SELECT COUNT(*) FROM {_quote(self.table)}").fetchone()
             finally:
                 conn.close()
         except sqlite3.Error:
@@ -476,18 +725,20 @@ class SqliteSink:
     def checkpoint(self) -> dict[str, Any]:
         if self._conn is None:
             raise RuntimeError(f"{self!r} is not open")
-        row = self._conn.execute(f'SELECT MAX(id) FROM "{self.table}"').fetchone()
-        return {"rowid": row[0] or 0}
+        row = self._conn.execute(f"SELECT MAX(rowid) FROM {_quote(self.table)}").fetchone()
+        return {"rowid": row[0] or 0, "overflow": self._overflow}
 
     async def resume(self, checkpoint: dict[str, Any]) -> None:
         rowid = _position(checkpoint, "rowid", self.path)
+        overflow = checkpoint.get("overflow")
         try:
             conn = sqlite3.connect(self.path)
             conn.execute("PRAGMA journal_mode=WAL")
             with conn:
-                conn.execute(f'CREATE TABLE IF NOT EXISTS "{self.table}" '
-                             "(id INTEGER PRIMARY KEY, item TEXT)")
-                conn.execute(f'DELETE FROM "{self.table}" WHERE id > ?', (rowid,))
+                conn.execute(f"CREATE TABLE IF NOT EXISTS {_quote(self.table)} "
+                             "(rowid INTEGER PRIMARY KEY)")
+                conn.execute(f"DELETE FROM {_quote(self.table)} WHERE rowid > ?", (rowid,))
+            self._load_columns(conn, overflow if isinstance(overflow, str) else None)
         except sqlite3.Error as exc:
             raise ConfigError(f"cannot resume output {str(self.path)!r}: {exc}") from None
         self._conn = conn
@@ -601,6 +852,24 @@ _OPTIONS = "fields=a,b (only these fields, in this order), overwrite=true|false,
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 
 
+def _fields_option(uri: str, params: dict[str, str]) -> list[str] | None:
+    if "fields" not in params:
+        return None
+    fields = [f.strip() for f in params["fields"].split(",") if f.strip()]
+    if not fields:
+        raise ConfigError(f"output {uri!r}: fields= names no field")
+    return fields
+
+
+def _overwrite_option(uri: str, params: dict[str, str], default: bool) -> bool:
+    if "overwrite" not in params:
+        return default
+    flag = params["overwrite"].lower()
+    if flag not in _TRUE | _FALSE:
+        raise ConfigError(f"output {uri!r}: overwrite= must be true or false")
+    return flag in _TRUE
+
+
 def _file_sink(uri: str, overwrite: bool) -> Sink | None:
     """A file output: ``PATH[.gz][?options]``; None if PATH is not a known format."""
     path, sep, query = uri.partition("?")
@@ -614,16 +883,8 @@ def _file_sink(uri: str, overwrite: bool) -> Sink | None:
     if unknown:
         raise ConfigError(f"output {uri!r}: unknown option(s) {', '.join(sorted(unknown))} "
                           f"(file outputs take {_OPTIONS})")
-    fields = None
-    if "fields" in params:
-        fields = [f.strip() for f in params["fields"].split(",") if f.strip()]
-        if not fields:
-            raise ConfigError(f"output {uri!r}: fields= names no field")
-    if "overwrite" in params:
-        flag = params["overwrite"].lower()
-        if flag not in _TRUE | _FALSE:
-            raise ConfigError(f"output {uri!r}: overwrite= must be true or false")
-        overwrite = flag in _TRUE
+    fields = _fields_option(uri, params)
+    overwrite = _overwrite_option(uri, params, overwrite)
     size = params.get("batch_item_count")
     batched = "{batch" in path
     if (size is None) != (not batched):
@@ -647,7 +908,7 @@ def _file_sink(uri: str, overwrite: bool) -> Sink | None:
 
 _EXTENSIONS: dict[str, type[_FileSink]] = {
     ".jsonl": JsonLinesSink, ".jl": JsonLinesSink, ".ndjson": JsonLinesSink,
-    ".json": JsonArraySink, ".csv": CsvSink,
+    ".json": JsonArraySink, ".csv": CsvSink, ".xml": XmlSink,
 }
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -660,10 +921,13 @@ def _sqlite_sink(uri: str, overwrite: bool) -> SqliteSink:
     if not path:
         raise ConfigError(f"output {uri!r}: expected sqlite:///path/to/file.db[?table=name]")
     params = dict(parse_qsl(query, keep_blank_values=True))
-    unknown = params.keys() - {"table"}
+    unknown = params.keys() - {"table", "fields", "overwrite"}
     if unknown:
-        raise ConfigError(f"output {uri!r}: unknown parameter(s) {', '.join(sorted(unknown))}")
-    return SqliteSink(path=path, table=params.get("table", "items"), overwrite=overwrite)
+        raise ConfigError(f"output {uri!r}: unknown parameter(s) {', '.join(sorted(unknown))} "
+                          "(sqlite outputs take table=NAME, fields=a,b, overwrite=true|false)")
+    return SqliteSink(path=path, table=params.get("table", "items"),
+                      overwrite=_overwrite_option(uri, params, overwrite),
+                      fields=_fields_option(uri, params))
 
 
 def sink_for_uri(uri: str, *, overwrite: bool = False) -> Sink | None:
@@ -682,6 +946,6 @@ def sink_for_uri(uri: str, *, overwrite: bool = False) -> Sink | None:
 
 @hookimpl
 def acrawl_open_sink(uri: str, settings: Settings) -> Sink | None:
-    """Claim ``-``, ``*.jsonl``/``.jl``/``.ndjson``, ``*.json``, ``*.csv`` (each also ``.gz``,
-    with ``?options``) and ``sqlite:///``."""
+    """Claim ``-``, ``*.jsonl``/``.jl``/``.ndjson``, ``*.json``, ``*.xml``, ``*.csv`` (each
+    also ``.gz``, with ``?options``) and ``sqlite:///``."""
     return sink_for_uri(uri, overwrite=bool(settings.get("overwrite", False)))

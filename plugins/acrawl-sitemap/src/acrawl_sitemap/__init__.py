@@ -1,77 +1,86 @@
-"""acrawl-sitemap: start a crawl from a site's sitemaps.
+"""acrawl-sitemap: crawl a site from its sitemaps.
 
-Installed, the plugin is found through the ``acrawl`` entry-point group. It is off until you
-turn it on with ``-s sitemap=true`` or give the spider a ``sitemap_urls`` list::
+Two ways in:
 
-    acrawl-run links -a url=https://example.com/ -s sitemap=true
+* :class:`SitemapSpider`, Scrapy's ``SitemapSpider``: ``sitemap_urls``, ``sitemap_rules``,
+  ``sitemap_follow``, ``sitemap_alternate_links``, ``sitemap_filter(entries)`` and
+  ``sitemap_lastmod_after``; the sitemaps are requests of the crawl.
+* The plugin, for any other spider: installed, it is found through the ``acrawl`` entry-point
+  group, and is off until you turn it on with ``-s sitemap=true`` or give the spider a
+  ``sitemap_urls`` list::
 
-With no ``sitemap_urls`` the sitemaps come from the ``Sitemap:`` lines of each start origin's
-``robots.txt``, else ``<origin>/sitemap.xml``. Sitemap indexes are followed (at most
-``sitemap_max_depth`` deep, each sitemap fetched once); ``.xml.gz`` sitemaps are unpacked in
-bounded chunks, at most ``sitemap_max_size`` bytes; every ``<url><loc>`` becomes a start
-request, at most ``sitemap_max_urls`` of them. Plain-text sitemaps (one URL a line) work too.
-A sitemap the crawl reaches through a link gives its ``<loc>`` URLs as the page's links.
+      acrawl-run links -a url=https://example.com/ -s sitemap=true
 
-XML is parsed without DTDs, entity expansion or network access: XXE cannot read local files.
+  With no ``sitemap_urls`` the sitemaps come from the ``Sitemap:`` lines of each start
+  origin's ``robots.txt``, else ``<origin>/sitemap.xml``; they are fetched outside the crawl,
+  and every ``<url><loc>`` (modified since ``sitemap_lastmod_after``, when set) becomes a
+  start request for ``parse``. A sitemap the crawl reaches through a link gives its ``<loc>``
+  URLs as the page's links.
+
+Both follow sitemap indexes at most ``sitemap_max_depth`` deep, each sitemap once; unpack
+``.xml.gz`` sitemaps in bounded chunks, at most ``sitemap_max_size`` bytes; take at most
+``sitemap_max_urls`` page URLs; read plain-text sitemaps (one URL a line) too. XML is parsed
+without DTDs, entity expansion or network access: XXE cannot read local files.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import zlib
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
-from lxml import etree
-from protego import Protego
+from acrawl import DownloadError, Request, Response, Setting, Settings, hookimpl
 
-from acrawl import Request, Response, hookimpl
-from acrawl.errors import DownloadError
-from acrawl.settings import Setting, Settings
+from .parse import (
+    DEFAULT_MAX_SIZE,
+    GZIP_MAGIC,
+    SitemapTooLarge,
+    iter_locs,
+    modified_since,
+    parse_lastmod,
+    parse_sitemap,
+    robots_sitemaps,
+    sitemap_entries,
+)
+from .settings import SETTINGS, setting
+from .spider import SitemapSpider, _as_list
 
-__all__ = ["acrawl_add_settings", "acrawl_extract_links", "acrawl_start_requests",
-           "parse_sitemap"]
+__all__ = ["DEFAULT_MAX_SIZE", "SETTINGS", "SitemapSpider", "SitemapTooLarge",
+           "acrawl_add_settings", "acrawl_extract_links", "acrawl_start_requests",
+           "parse_lastmod", "parse_sitemap", "sitemap_entries"]
 
 log = logging.getLogger(__name__)
-
-MiB = 1024 * 1024
-DEFAULT_MAX_SIZE = 50 * MiB  # the sitemaps.org limit, uncompressed
-_CHUNK = 1 * MiB
-_GZIP_MAGIC = b"\x1f\x8b"
 
 Fetch = Callable[[str], Awaitable[Response]]
 
 
-class SitemapTooLarge(ValueError):
-    """A sitemap is larger than ``sitemap_max_size`` once decompressed."""
-
-
 @hookimpl
-def acrawl_add_settings() -> list[Setting]:
-    return [
-        Setting("sitemap", bool, False,
-                "start from the sitemaps of the start URLs (robots.txt, /sitemap.xml)"),
-        Setting("sitemap_max_urls", int, 1_000_000, "start requests taken from sitemaps, at most",
-                check=lambda v: None if v > 0 else "a number > 0"),
-        Setting("sitemap_max_depth", int, 3, "nesting of sitemap indexes followed",
-                check=lambda v: None if v >= 0 else "a number >= 0"),
-        Setting("sitemap_max_size", int, DEFAULT_MAX_SIZE,
-                "bytes per sitemap, after gunzip; larger ones are skipped",
-                check=lambda v: None if v > 0 else "a number > 0"),
-    ]
+def acrawl_add_settings() -> Sequence[Setting]:
+    return SETTINGS
 
 
 @hookimpl
 def acrawl_start_requests(
     spider: Any, settings: Settings, fetch: Fetch
 ) -> AsyncIterator[Request] | None:
+    if isinstance(spider, SitemapSpider):
+        return None  # it requests its sitemaps itself
     urls = _as_list(getattr(spider, "sitemap_urls", None))
-    if not urls and not settings.get("sitemap", False):
+    if not urls and not setting(settings, "sitemap"):
         return None
-    return _start_requests(spider, urls, settings, fetch)
+    after = getattr(spider, "sitemap_lastmod_after", None) or setting(
+        settings, "sitemap_lastmod_after")
+    since = parse_lastmod(after) if after else None
+    if after and since is None:
+        log.error("spider %r: sitemap_lastmod_after must be a W3C date or datetime like "
+                  "2024-01-01, got %r; its sitemaps are not read", spider.name, after)
+        return None
+    return _start_requests(spider, urls, settings, fetch, since)
 
 
 @hookimpl
@@ -81,7 +90,7 @@ def acrawl_extract_links(response: Response, spider: Any) -> list[str] | None:
     if not (ctype.endswith(("/xml", "+xml")) or path.endswith((".xml", ".xml.gz"))):
         return None
     body = response.body
-    if body[:2] != _GZIP_MAGIC and b"urlset" not in body and b"sitemapindex" not in body:
+    if body[:2] != GZIP_MAGIC and b"urlset" not in body and b"sitemapindex" not in body:
         return None  # a feed or other XML: skip the parse
     try:
         kind, locs = parse_sitemap(body, DEFAULT_MAX_SIZE, text_ok=False)
@@ -90,59 +99,13 @@ def acrawl_extract_links(response: Response, spider: Any) -> list[str] | None:
     return locs if kind else None
 
 
-def parse_sitemap(
-    body: bytes, max_size: int = DEFAULT_MAX_SIZE, *, text_ok: bool = True
-) -> tuple[str | None, list[str]]:
-    """``(kind, urls)`` of a sitemap body (gzipped or not).
-
-    ``kind`` is ``"urlset"``, ``"sitemapindex"``, ``"text"`` or ``None`` (not a sitemap);
-    ``urls`` are the absolute http(s) ``<loc>`` values (page URLs for a urlset, sitemap URLs
-    for an index). Raises :class:`SitemapTooLarge` past ``max_size`` bytes, ``zlib.error`` on a
-    broken gzip stream.
-    """
-    data = _gunzip(body, max_size) if body[:2] == _GZIP_MAGIC else body
-    if len(data) > max_size:
-        raise SitemapTooLarge(len(data))
-    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not head.startswith(b"<"):
-        if not text_ok:
-            return None, []
-        lines = data.decode("utf-8", "replace").splitlines()
-        urls = [u for u in (line.strip() for line in lines) if _is_http(u) and " " not in u]
-        return ("text" if urls else None), urls
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
-                             remove_comments=True, remove_pis=True, recover=True,
-                             load_dtd=False, dtd_validation=False)
-    try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError:
-        return None, []
-    if root is None or not isinstance(root.tag, str):
-        return None, []
-    kind = etree.QName(root).localname
-    child = {"urlset": "url", "sitemapindex": "sitemap"}.get(kind)
-    if child is None:
-        return None, []
-    urls = []
-    for entry in root.iterchildren(tag=etree.Element):
-        if etree.QName(entry).localname != child:
-            continue
-        for loc in entry.iterchildren(tag=etree.Element):
-            # a <loc> with child nodes (elements, unexpanded entities) is not a plain URL
-            if etree.QName(loc).localname == "loc" and len(loc) == 0 and loc.text:
-                url = loc.text.strip()
-                if _is_http(url):
-                    urls.append(url)
-                break
-    return kind, urls
-
-
 async def _start_requests(
-    spider: Any, sitemap_urls: list[str], settings: Settings, fetch: Fetch
+    spider: Any, sitemap_urls: list[str], settings: Settings, fetch: Fetch,
+    since: dt.datetime | None,
 ) -> AsyncIterator[Request]:
-    max_urls: int = settings.get("sitemap_max_urls", 1_000_000)
-    max_depth: int = settings.get("sitemap_max_depth", 3)
-    max_size: int = settings.get("sitemap_max_size", DEFAULT_MAX_SIZE)
+    max_urls: int = setting(settings, "sitemap_max_urls")
+    max_depth: int = setting(settings, "sitemap_max_depth")
+    max_size: int = setting(settings, "sitemap_max_size")
     roots = sitemap_urls or await _discover(_as_list(getattr(spider, "start_urls", None)), fetch)
     queue: deque[tuple[str, int]] = deque()
     seen: set[str] = set()
@@ -155,14 +118,14 @@ async def _start_requests(
     while queue:
         url, depth = queue.popleft()
         url = url.split("#", 1)[0]
-        if url in seen or not _is_http(url):
+        if url in seen or not url.lower().startswith(("http://", "https://")):
             continue
         seen.add(url)
         response = await _get(url, fetch, "sitemap")
         if response is None:
             continue
         try:
-            kind, locs = await asyncio.to_thread(parse_sitemap, response.body, max_size)
+            kind, entries = await asyncio.to_thread(sitemap_entries, response.body, max_size)
         except SitemapTooLarge:
             log.warning("sitemap %s: larger than sitemap_max_size=%d bytes, skipped",
                         url, max_size)
@@ -170,6 +133,7 @@ async def _start_requests(
         except zlib.error as exc:
             log.warning("sitemap %s: broken gzip data (%s), skipped", url, exc)
             continue
+        locs = list(iter_locs(modified_since(entries, since)))
         if kind is None:
             log.warning("sitemap %s: not a sitemap (no urlset or sitemapindex), skipped", url)
         elif kind == "sitemapindex":
@@ -209,7 +173,7 @@ async def _robots_sitemaps(robots_url: str, fetch: Fetch) -> list[str]:
     response = await _get(robots_url, fetch, "robots.txt")
     if response is None:
         return []
-    return [urljoin(robots_url, u.strip()) for u in Protego.parse(response.text).sitemaps]
+    return robots_sitemaps(response.text, robots_url)
 
 
 async def _get(url: str, fetch: Fetch, what: str) -> Response | None:
@@ -230,33 +194,3 @@ def _header(response: Response, name: str) -> str:
             return str(value)
     return ""
 
-
-def _is_http(url: str) -> bool:
-    return url.lower().startswith(("http://", "https://")) and len(url) > 8
-
-
-def _as_list(value: str | Iterable[str] | None) -> list[str]:
-    """A spider attribute as a list; a string (``-a sitemap_urls=a,b``) is split on commas."""
-    if not value:
-        return []
-    if isinstance(value, str):
-        return [v.strip() for v in value.replace("\n", ",").split(",") if v.strip()]
-    return [str(v).strip() for v in value if str(v).strip()]
-
-
-def _gunzip(body: bytes, max_size: int) -> bytes:
-    """Decompress gzip ``body`` in bounded chunks; :class:`SitemapTooLarge` past ``max_size``."""
-    out = bytearray()
-    data = body
-    while data[:2] == _GZIP_MAGIC:  # each member of a (possibly multi-member) gzip stream
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        while not inflater.eof:
-            chunk = inflater.decompress(data, _CHUNK)
-            out += chunk
-            if len(out) > max_size:
-                raise SitemapTooLarge(len(out))
-            data = inflater.unconsumed_tail
-            if not data and not chunk:  # input used up and nothing pending: truncated
-                break
-        data = inflater.unused_data
-    return bytes(out)
