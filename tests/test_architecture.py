@@ -14,6 +14,8 @@ is a *runtime* import.
   frontier backends, ``policies``, ``sinks``' implementations, the wiring or the front ends.
 * Concrete components are built in one place, ``crawler`` (the CLI and the built-in spiders
   may too); no other module calls their constructors.
+* ``ops`` (guardrails, logs, metrics) watches a crawl through what the wiring hands it: it
+  imports the bottom layer only, never the engine, the components or the wiring.
 * Nothing imports the CLI; ``hookspecs`` imports nothing from acrawl at runtime.
 * There are no import cycles, not even through type-only imports.
 """
@@ -54,7 +56,7 @@ BASE = frozenset({
 })
 #: what the bottom layer may name only in type hints
 MACHINERY = frozenset({"core", "download", "frontier", "policies", "sinks", "cli", "demo",
-                       "crawler", "plugins"})
+                       "crawler", "plugins", "ops"})
 
 #: module or package -> modules or packages it must not import at all (not even for types)
 FORBIDDEN: dict[str, frozenset[str]] = {
@@ -72,6 +74,9 @@ FORBIDDEN: dict[str, frozenset[str]] = {
                            "frontier.redis"}),
     "sinks": frozenset({"core", "download", "frontier", "policies", "crawler", "cli", "demo"}),
     "crawler": frozenset({"cli", "demo"}),
+    # watches a running crawl from beside the engine, through what the wiring hands it
+    "ops": frozenset({"core", "download", "frontier", "policies", "sinks", "crawler", "cli",
+                      "demo"}),
 }
 
 #: module or package -> modules or packages it may import only under ``if TYPE_CHECKING:``
@@ -212,7 +217,8 @@ def test_the_rules_name_real_modules() -> None:
 
 
 def test_the_tree_has_its_layers() -> None:
-    assert {"core", "download", "frontier", "policies", "sinks", "cli", "demo"} <= set(PACKAGES)
+    assert {"core", "download", "frontier", "policies", "sinks", "cli", "demo",
+            "ops"} <= set(PACKAGES)
 
 
 def test_the_import_parser_sees_imports() -> None:

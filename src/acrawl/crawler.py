@@ -27,6 +27,9 @@ from .frontier.base import DupeFilter, RequestQueue
 from .frontier.memory import MemoryDupeFilter, MemoryQueue
 from .frontier.sqlite import SqliteState
 from .http import Request, Response
+from .ops.hoststats import HostStats, MeteredDownloader
+from .ops.monitor import Monitor
+from .ops.view import CrawlView
 from .plugins import Hooks, make_plugin_manager
 from .plugins import check as check_plugins
 from .policies.allowed_hosts import HostMatcher
@@ -56,6 +59,9 @@ class Crawler:
     """A configured crawl of one spider: settings, plugins, frontier, downloader, sinks."""
 
     frontier: Any = None  # the shared frontier (RedisFrontier) with --frontier
+    #: the periodic stats line (``log_stats_interval``); the CLI turns it off when it shows
+    #: the live view instead
+    log_stats = True
 
     def __init__(
         self,
@@ -91,6 +97,14 @@ class Crawler:
         self.downloader = downloader or AiohttpDownloader.from_settings(
             settings, trusted=self.is_trusted_host, named_origin=self.is_named_origin)
         self.engine: Engine | None = None
+        #: per-host figures (pages through the hook, downloads through MeteredDownloader)
+        self.host_stats = HostStats()
+        hooks.pm.register(self.host_stats, name="acrawl.ops.hoststats")
+        hooks.refresh()
+        self.monitor = Monitor.from_settings(settings, stats=self.stats, spider=spider.name,
+                                             version=_version())
+        #: the running crawl's figures (live view, stats line, metrics), once it runs
+        self.view: CrawlView | None = None
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
@@ -213,7 +227,16 @@ class Crawler:
         return sinks
 
     async def crawl(self) -> CrawlResult:
-        """Run the crawl to its end; ConfigError if an output cannot be opened."""
+        """Run the crawl to its end; ConfigError if an output cannot be opened (or the
+        metrics port cannot be bound)."""
+        await self.monitor.open()  # before any output is opened
+        try:
+            result = await self._crawl()
+        finally:
+            await self.monitor.close()
+        return result
+
+    async def _crawl(self) -> CrawlResult:
         sinks = await self._open_sinks()
         gates: list[Any] = []
         try:
@@ -229,9 +252,11 @@ class Crawler:
             )
             if self.frontier is not None:
                 self.frontier.bind_scheduler(scheduler)
-            self.engine = Engine(
+            self.engine = engine = Engine(
                 spider=self.spider, settings=self.settings, hooks=self.hooks,
-                scheduler=scheduler, downloader=self.downloader, sinks=sinks, gates=gates,
+                scheduler=scheduler, sinks=sinks, gates=gates,
+                downloader=MeteredDownloader(self.downloader, hosts=self.host_stats,
+                                             stats=self.stats),
                 stats=self.stats, fetch=self.fetch, trust=self.trust,
                 commit=self._commit if self.state is not None else (
                     self._commit_shared if self.frontier is not None else None),
@@ -242,7 +267,14 @@ class Crawler:
                     max_delay=self.settings["autothrottle_max_delay"],
                 ) if self.settings["autothrottle"] else None,
             )
-            reason = await self.engine.run()
+            self.view = CrawlView(
+                stats=self.stats, hosts=self.host_stats, pending=scheduler.pending,
+                in_flight=lambda: engine.in_flight, host_delay=scheduler.host_delay,
+                queued_by_host=getattr(self.queue, "queued_by_host", None))
+            self.monitor.watch(self.view, stop=engine.stop, log_stats=self.log_stats)
+            reason = await engine.run()
+            self.stats.set("finish_reason", reason)
+            self.stats.set("hosts", self.view.host_summary(20))
         finally:
             for gate in gates:
                 await _quietly(gate.close())
@@ -289,6 +321,12 @@ def _refuse_same_target(uris: list[str], sinks: list[Sink]) -> None:
         if key in seen:
             raise ConfigError(f"outputs {seen[key]!r} and {uri!r} are the same file")
         seen[key] = uri
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
 
 
 def _origin(url: str) -> str:

@@ -85,7 +85,7 @@ class Progress:
             self._console.print(text, soft_wrap=True)
 
 
-def summary_lines(stats: Stats) -> list[str]:
+def summary_lines(stats: Stats, reason: str = "finished") -> list[str]:
     """A short human summary of a finished crawl."""
     c = stats.counters
     elapsed = stats.elapsed
@@ -97,10 +97,19 @@ def summary_lines(stats: Stats) -> list[str]:
         f"{c.get('requests/downloaded', 0)} downloads, {c.get('retries', 0)} retries, "
         f"{stats.error_count} errors",
     ]
+    if reason != "finished":
+        detail = stats.values.get("finish_detail")
+        lines.append(f"  stopped: {reason}" + (f" ({detail})" if detail else ""))
     dropped = {k: v for k, v in c.items() if k.startswith(("dropped/", "filtered/", "failed/"))}
     if dropped:
         lines.append("  not crawled: " + ", ".join(f"{k} {v}" for k, v in sorted(dropped.items())))
     errors = {k: v for k, v in c.items() if k.startswith("errors/")}
     if errors:
         lines.append("  errors: " + ", ".join(f"{k} {v}" for k, v in sorted(errors.items())))
+    hosts = stats.values.get("hosts")
+    if hosts:
+        lines.append("  hosts: " + "; ".join(
+            f"{host} {h['pages']} pages, {h['errors']} errors, delay {h['delay']:g}s"
+            for host, h in list(hosts.items())[:5]) + (
+            f"; {len(hosts) - 5} more in --stats" if len(hosts) > 5 else ""))
     return lines
