@@ -273,6 +273,7 @@ class Crawler:
                 queued_by_host=getattr(self.queue, "queued_by_host", None))
             self.monitor.watch(self.view, stop=engine.stop, log_stats=self.log_stats)
             reason = await engine.run()
+            await self.view.freeze()
             self.stats.set("finish_reason", reason)
             self.stats.set("hosts", self.view.host_summary(20))
         finally:

@@ -11,6 +11,7 @@ Rates come from two snapshots: :meth:`Snapshot.rates_since`.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -86,15 +87,33 @@ class CrawlView:
         self._host_delay = host_delay
         self._queued_by_host = queued_by_host
         self._clock = clock
+        self._final: Snapshot | None = None
+        self._last_queue = 0
+
+    #: longest a snapshot waits for the frontier (a Redis in an outage): then the last figure
+    frontier_wait = 1.0
+
+    async def _bounded(self, aw: Awaitable[Any], default: Any) -> Any:
+        try:
+            return await asyncio.wait_for(aw, self.frontier_wait)
+        except TimeoutError:
+            return default
+
+    async def freeze(self, top: int = 10) -> None:
+        """The crawl is over (its frontier about to close): from now on every snapshot is
+        the one taken now."""
+        self._final = await self.snapshot(top)
 
     async def snapshot(self, top: int = 10) -> Snapshot:
         """The figures now, with the ``top`` busiest hosts."""
+        if self._final is not None:
+            return attrs.evolve(self._final, hosts=self._final.hosts[:top])
         stats = self.stats
         counters = dict(stats.counters)
         busiest = self.host_stats.top(top)
         queued: dict[str, int] = {}
         if busiest and self._queued_by_host is not None:
-            queued = await self._queued_by_host([h for h, _ in busiest])
+            queued = await self._bounded(self._queued_by_host([h for h, _ in busiest]), {})
         rows = tuple(
             HostRow(host=h, in_flight=f.active, queued=queued.get(h, 0) if
                     self._queued_by_host is not None else None,
@@ -102,10 +121,11 @@ class CrawlView:
                     bytes=f.bytes, errors=f.errors)
             for h, f in busiest)
         pages = counters.get("pages", 0)
+        self._last_queue = queue = await self._bounded(self._pending(), self._last_queue)
         return Snapshot(
             at=self._clock(), elapsed=stats.elapsed, pages=pages,
             pages_this_run=pages - stats.pages_before, items=counters.get("items", 0),
-            bytes=counters.get("responses/bytes", 0), queue=await self._pending(),
+            bytes=counters.get("responses/bytes", 0), queue=queue,
             in_flight=self._in_flight(), errors=stats.error_count, counters=counters,
             hosts=rows)
 
