@@ -234,6 +234,8 @@ class Crawler:
             result = await self._crawl()
         finally:
             await self.monitor.close()
+        if self.frontier is not None and self.frontier.unavailable is not None:
+            raise self.frontier.unavailable  # Redis stayed away: stopped, items kept
         return result
 
     async def _crawl(self) -> CrawlResult:
@@ -251,7 +253,8 @@ class Crawler:
                 if delays else None,
             )
             if self.frontier is not None:
-                self.frontier.bind_scheduler(scheduler)
+                self.frontier.bind_scheduler(scheduler, self.stats)
+                self.frontier.on_unavailable = self._frontier_unavailable
             self.engine = engine = Engine(
                 spider=self.spider, settings=self.settings, hooks=self.hooks,
                 scheduler=scheduler, sinks=sinks, gates=gates,
@@ -304,6 +307,11 @@ class Crawler:
     async def _commit_shared(self, requests: list[Request], sinks: list[Sink]) -> None:
         """Shared frontier: requests done + this worker's new stats counts, in one script."""
         await self.frontier.commit(requests, self.stats)
+
+    def _frontier_unavailable(self, exc: BaseException) -> None:
+        """Redis stayed away past ``redis_outage_timeout``: stop (``crawl`` then raises)."""
+        if self.engine is not None:
+            self.engine.stop("frontier_unavailable")
 
     def stop(self, *, force: bool = False) -> None:
         if self.engine is not None:

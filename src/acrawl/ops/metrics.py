@@ -18,6 +18,7 @@ scrapes. Metrics (all prefixed ``acrawl_``):
 ``downloads_total``                    counter   downloads started (retries included)
 ``requests_scheduled_total``           counter   requests queued (after filters and dedup)
 ``retries_total``                      counter   retries scheduled
+``frontier_outages_total``             counter   times the shared frontier (Redis) went away
 ``responses_total{status}``            counter   responses by HTTP status
 ``errors_total{kind}``                 counter   ``errors/<kind>``: what makes the exit code 1
 ``failed_requests_total{error}``       counter   requests given up (``failed/<Error>``)
@@ -77,6 +78,7 @@ _PLAIN = {
     "requests/downloaded": ("downloads", "downloads started (retries included)"),
     "requests/scheduled": ("requests_scheduled", "requests queued after filters and dedup"),
     "retries": ("retries", "retries scheduled"),
+    "frontier/outages": ("frontier_outages", "times the shared frontier (Redis) went away"),
 }
 
 
