@@ -177,3 +177,13 @@ async def test_the_password_is_never_shown(proxy: FaultyProxy,
     assert "s3cr3t" not in caplog.text and "s3cr3t" not in str(f.unavailable)
     assert "crawler:***@" in str(f.unavailable) and "s3cr3t" not in repr(f)
     await f.close()
+
+
+async def test_queued_by_host_counts_each_hosts_pending_requests(
+        frontier: RedisFrontier) -> None:
+    await frontier.push([Request(f"http://a.test/{i}") for i in range(3)]
+                        + [Request("http://b.test/")])
+    assert await frontier.queue.queued_by_host(["a.test", "b.test", "c.test"]) == {
+        "a.test": 3, "b.test": 1, "c.test": 0}
+    await frontier.pop(2, always)  # one of each host (round-robin)
+    assert await frontier.queued_by_host(["a.test", "b.test"]) == {"a.test": 2, "b.test": 0}

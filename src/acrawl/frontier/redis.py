@@ -890,6 +890,17 @@ class RedisFrontier:
         await self._start()
         return max(0, int(await self._run("size", [self.worker], gone=0)))
 
+    async def queued_by_host(self, hosts: Sequence[str]) -> dict[str, int]:
+        """How many requests of each of ``hosts`` are pending, crawl-wide (the live view)."""
+        def count() -> Any:
+            pipe = self.client.pipeline(transaction=False)
+            for host in hosts:
+                pipe.zcard(f"{self.prefix}q:{host}")
+            return pipe.execute()
+
+        replies = await self._redis("queued", count, gone=None) if hosts else []
+        return dict(zip(hosts, replies, strict=True)) if replies is not None else {}
+
     async def count_page(self, limit: int) -> int:
         """Count a page that is to reach a callback against ``max_pages`` (``limit``), for the
         whole crawl, all workers and runs together: its number, or 0 if ``limit`` pages are
@@ -1100,6 +1111,9 @@ class _RedisQueue:
 
     async def count_page(self, limit: int) -> int:
         return await self.frontier.count_page(limit)
+
+    async def queued_by_host(self, hosts: Sequence[str]) -> dict[str, int]:
+        return await self.frontier.queued_by_host(hosts)
 
     async def done(self, requests: Sequence[Request]) -> None:
         await self.frontier.done(requests)
