@@ -55,7 +55,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from ..errors import ConfigError, FrontierUnavailable, SerializationError
 from ..urls import fingerprint
@@ -398,13 +398,22 @@ def _redacted(url: str) -> str:
     return url
 
 
+SENTINEL = "redis+sentinel"
+
+
 def parse_frontier_url(url: str, spider_name: str) -> tuple[str, str]:
-    """``(client URL, key prefix)`` from ``redis://HOST:PORT/DB[?prefix=P]``."""
+    """``(client URL, key prefix)`` from ``redis://HOST:PORT/DB[?prefix=P]`` (or
+    ``rediss://``, ``unix://``, ``redis+sentinel://HOST:PORT[,HOST:PORT...]/SERVICE[/DB]``)."""
     parts = urlsplit(url)
-    if parts.scheme not in ("redis", "rediss", "unix"):
+    if parts.scheme not in ("redis", "rediss", "unix", SENTINEL):
         raise ConfigError(f"--frontier {_redacted(url)}: expected redis://HOST:PORT/DB "
-                          "(or rediss://, unix://)")
+                          "(or rediss://, unix://, redis+sentinel://)")
     db = parts.path.strip("/")
+    if parts.scheme == SENTINEL:
+        service, _, db = db.partition("/")
+        if not service or not _sentinels(parts.netloc):
+            raise ConfigError(f"--frontier {_redacted(url)}: expected redis+sentinel://"
+                              "HOST:PORT[,HOST:PORT...]/SERVICE[/DB]")
     if parts.scheme != "unix" and db and not db.isdigit():
         raise ConfigError(f"--frontier {_redacted(url)}: the database must be a number "
                           f"(redis://HOST:PORT/0), not {db!r}")
@@ -419,6 +428,41 @@ def parse_frontier_url(url: str, spider_name: str) -> tuple[str, str]:
         else:
             rest.append((key, value))
     return urlunsplit(parts._replace(query=urlencode(rest))), prefix
+
+
+def _sentinels(netloc: str) -> list[tuple[str, int]]:
+    """``"a:26379,b"`` (after any ``user:password@``) -> ``[("a", 26379), ("b", 26379)]``;
+    [] if a port is not a number."""
+    out = []
+    for entry in netloc.rpartition("@")[2].split(","):
+        host, _, port = entry.strip().rpartition(":") if ":" in entry else (entry, "", "")
+        if not host.strip("[]") or (port and not port.isdigit()):
+            return []
+        out.append((host.strip("[]"), int(port or 26379)))
+    return out
+
+
+def connect(url: str, *, asynchronous: bool, **options: Any) -> Any:
+    """A redis-py client for a URL that :func:`parse_frontier_url` returned: ``from_url``,
+    or for ``redis+sentinel://`` the current master of the service, as the sentinels tell
+    (and tell again after a failover, on the next connection)."""
+    redis = _import_redis()
+    parts = urlsplit(url)
+    if parts.scheme != SENTINEL:
+        cls = redis.asyncio.Redis if asynchronous else redis.Redis
+        return cls.from_url(url, **options)
+    import redis.asyncio.sentinel
+    import redis.sentinel
+
+    userinfo = parts.netloc.rpartition("@")[0]
+    username, _, password = userinfo.partition(":") if userinfo else ("", "", "")
+    service, _, db = parts.path.strip("/").partition("/")
+    timeouts = {k: options[k] for k in ("socket_timeout", "socket_connect_timeout")
+                if k in options}
+    module = redis.asyncio.sentinel if asynchronous else redis.sentinel
+    sentinel = module.Sentinel(_sentinels(parts.netloc), sentinel_kwargs=timeouts)
+    return sentinel.master_for(service, db=int(db or 0), username=unquote(username) or None,
+                               password=unquote(password) or None, **options)
 
 
 def _import_redis() -> Any:
@@ -503,8 +547,8 @@ class RedisFrontier:
         client_url, prefix = parse_frontier_url(url, spider.name)
         shown = _redacted(url)
         try:
-            probe = redis.Redis.from_url(client_url, socket_connect_timeout=5, socket_timeout=10,
-                                         protocol=2)
+            probe = connect(client_url, asynchronous=False, socket_connect_timeout=5,
+                            socket_timeout=10, protocol=2)
             try:
                 version = str(probe.info("server").get("redis_version", "0"))
             finally:
@@ -532,17 +576,15 @@ class RedisFrontier:
     @property
     def client(self) -> Any:
         if self._client is None:
-            redis = _import_redis()
+            _import_redis()
             from redis.asyncio.retry import Retry
             from redis.backoff import NoBackoff
 
             # RESP2 (what every redis-py >= 5 and Redis >= 5 speak alike). No retries inside
             # redis-py: _redis retries every call itself, knowing which calls may have run
             # (a retry hidden in the client would re-run a pop whose reply was lost unseen)
-            self._client = redis.asyncio.Redis.from_url(
-                self.url, socket_connect_timeout=5, socket_timeout=10, protocol=2,
-                retry=Retry(NoBackoff(), 0),
-            )
+            self._client = connect(self.url, asynchronous=True, socket_connect_timeout=5,
+                                   socket_timeout=10, protocol=2, retry=Retry(NoBackoff(), 0))
         return self._client
 
     async def _run(self, name: str, args: Sequence[Any], *, gone: Any = None) -> Any:
@@ -1062,8 +1104,12 @@ def _describe(exc: BaseException) -> str:
 
 
 async def _quiet_close(client: Any) -> None:
+    sentinels = getattr(getattr(client.connection_pool, "sentinel_manager", None),
+                        "sentinels", ())
     try:
         await asyncio.wait_for(client.aclose(), 5)
+        for sentinel in sentinels:
+            await asyncio.wait_for(sentinel.aclose(), 5)
     except Exception as exc:  # (TimeoutError included) nothing is lost: the sockets go
         logger.debug("shared frontier: closing the client: %s", exc)
 
