@@ -118,6 +118,28 @@ async def test_watch_stops_the_crawl_with_the_reason() -> None:
     assert stats.values["finish_detail"] == "3 items, limit 3"
 
 
+async def test_a_snapshot_never_swallows_a_cancel() -> None:
+    """The view's bounded wait for the frontier: a cancel landing just as the frontier
+    answers still cancels (asyncio.wait_for on 3.11 returned the answer instead, and the live
+    view's task, cancelled at the end of the crawl, went on for ever)."""
+    from acrawl.ops.hoststats import HostStats
+    from acrawl.ops.view import CrawlView
+
+    answer: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def pending() -> int:
+        return await answer
+
+    view = CrawlView(stats=Stats(), hosts=HostStats(), pending=pending, in_flight=lambda: 0,
+                     host_delay=lambda host: 0.0)
+    task = asyncio.create_task(view.snapshot())
+    await asyncio.sleep(0)  # the snapshot waits for the frontier
+    answer.set_result(7)  # the frontier answers ...
+    task.cancel()  # ... and the snapshot is cancelled in the same turn of the loop
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
 # -- logs -----------------------------------------------------------------------------------------
 
 

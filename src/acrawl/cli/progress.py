@@ -56,7 +56,7 @@ class Progress:
         return await view.snapshot(top=self.hosts if self._live is not None else 0)
 
     async def _run(self) -> None:
-        while True:
+        while self._task is not None:  # (stop() clears it: a lost cancel cannot keep it on)
             await asyncio.sleep(self.interval)
             self._show(self._render(await self._snapshot()))
 
@@ -128,10 +128,11 @@ class Progress:
         return grid
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
         self._show(self._render(await self._snapshot(), final=True))
         if self._live is not None:
             self._live.stop()

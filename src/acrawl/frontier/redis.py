@@ -1107,9 +1107,10 @@ async def _quiet_close(client: Any) -> None:
     sentinels = getattr(getattr(client.connection_pool, "sentinel_manager", None),
                         "sentinels", ())
     try:
-        await asyncio.wait_for(client.aclose(), 5)
-        for sentinel in sentinels:
-            await asyncio.wait_for(sentinel.aclose(), 5)
+        async with asyncio.timeout(5):
+            await client.aclose()
+            for sentinel in sentinels:
+                await sentinel.aclose()
     except Exception as exc:  # (TimeoutError included) nothing is lost: the sockets go
         logger.debug("shared frontier: closing the client: %s", exc)
 

@@ -94,8 +94,11 @@ class CrawlView:
     frontier_wait = 1.0
 
     async def _bounded(self, aw: Awaitable[Any], default: Any) -> Any:
+        # (asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
+        # lands as the awaited call completes, and the task that was cancelled goes on)
         try:
-            return await asyncio.wait_for(aw, self.frontier_wait)
+            async with asyncio.timeout(self.frontier_wait):
+                return await aw
         except TimeoutError:
             return default
 
