@@ -19,6 +19,7 @@ from typing import Any
 
 import attrs
 
+from . import __version__
 from .core.engine import Engine
 from .core.scheduler import Scheduler
 from .download.downloader import AiohttpDownloader
@@ -102,7 +103,7 @@ class Crawler:
         hooks.pm.register(self.host_stats, name="acrawl.ops.hoststats")
         hooks.refresh()
         self.monitor = Monitor.from_settings(settings, stats=self.stats, spider=spider.name,
-                                             version=_version())
+                                             version=__version__)
         #: the running crawl's figures (live view, stats line, metrics), once it runs
         self.view: CrawlView | None = None
 
@@ -330,12 +331,6 @@ def _refuse_same_target(uris: list[str], sinks: list[Sink]) -> None:
         if key in seen:
             raise ConfigError(f"outputs {seen[key]!r} and {uri!r} are the same file")
         seen[key] = uri
-
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__
 
 
 def _origin(url: str) -> str:

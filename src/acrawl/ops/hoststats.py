@@ -14,6 +14,7 @@ active half is forgotten, so a broad crawl does not grow this table without boun
 
 from __future__ import annotations
 
+import heapq
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DownloadError
@@ -68,8 +69,8 @@ class HostStats:
     def top(self, n: int) -> list[tuple[str, HostFigures]]:
         """The ``n`` busiest hosts: most downloads in flight, then most pages, then most
         downloads."""
-        return sorted(self.hosts.items(),
-                      key=lambda kv: (-kv[1].active, -kv[1].pages, -kv[1].requests, kv[0]))[:n]
+        return heapq.nsmallest(n, self.hosts.items(), key=lambda kv: (
+            -kv[1].active, -kv[1].pages, -kv[1].requests, kv[0]))
 
     @hookimpl
     def acrawl_response_received(self, response: Response) -> None:
