@@ -139,16 +139,17 @@ class Progress:
 
 
 def _host_table(snap: Snapshot) -> Any:
-    from rich.table import Table
+    """The busiest hosts as aligned text lines (laid out by hand: a rich Table costs ten
+    times as much to draw)."""
+    from rich.text import Text
 
-    table = Table(box=None, padding=(0, 1), show_edge=False, header_style="dim")
-    for name, justify in (("host", "left"), ("in flight", "right"), ("queued", "right"),
-                          ("delay", "right"), ("pages", "right"), ("errors", "right")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    width = max(4, *(len(row.host) for row in snap.hosts))
+    table = Text(f" {'host':<{width}}  in flight  queued   delay   pages  errors", style="dim")
     for row in snap.hosts:
-        table.add_row(row.host, str(row.in_flight),
-                      "-" if row.queued is None else f"{row.queued:,}", f"{row.delay:g}s",
-                      f"{row.pages:,}", str(row.errors), style="red" if row.errors else None)
+        queued = "-" if row.queued is None else f"{row.queued:,}"
+        table.append(f"\n {row.host:<{width}}  {row.in_flight:>9}  {queued:>6}  "
+                     f"{row.delay:>5g}s  {row.pages:>6,}  {row.errors:>6}",
+                     style="red" if row.errors else "")
     return table
 
 
