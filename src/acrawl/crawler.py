@@ -30,6 +30,7 @@ from .frontier.sqlite import SqliteState
 from .http import Request, Response
 from .ops.hoststats import HostStats, MeteredDownloader
 from .ops.monitor import Monitor
+from .ops.tracing import TracingDownloader
 from .ops.view import CrawlView
 from .plugins import Hooks, make_plugin_manager
 from .plugins import check as check_plugins
@@ -104,6 +105,13 @@ class Crawler:
         hooks.refresh()
         self.monitor = Monitor.from_settings(settings, stats=self.stats, spider=spider.name,
                                              version=__version__)
+        #: what the engine downloads through: the downloader, counted per host (and traced)
+        self._fetcher: Any = self.downloader
+        if settings["otel_tracing"]:
+            self._fetcher = TracingDownloader(self._fetcher, spider=spider.name,
+                                              version=__version__)
+        self._fetcher = MeteredDownloader(self._fetcher, hosts=self.host_stats,
+                                          stats=self.stats)
         #: the running crawl's figures (live view, stats line, metrics), once it runs
         self.view: CrawlView | None = None
 
@@ -258,9 +266,7 @@ class Crawler:
                 self.frontier.on_unavailable = self._frontier_unavailable
             self.engine = engine = Engine(
                 spider=self.spider, settings=self.settings, hooks=self.hooks,
-                scheduler=scheduler, sinks=sinks, gates=gates,
-                downloader=MeteredDownloader(self.downloader, hosts=self.host_stats,
-                                             stats=self.stats),
+                scheduler=scheduler, sinks=sinks, gates=gates, downloader=self._fetcher,
                 stats=self.stats, fetch=self.fetch, trust=self.trust,
                 commit=self._commit if self.state is not None else (
                     self._commit_shared if self.frontier is not None else None),

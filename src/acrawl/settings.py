@@ -153,6 +153,7 @@ DEFAULT_SETTINGS: tuple[Setting, ...] = (
     Setting("metrics_port", int, None, "serve Prometheus metrics on this port (0: any free "
             "one)", optional=True, check=lambda v: None if 0 <= v <= 65535 else "a port 0-65535"),
     Setting("metrics_host", str, "127.0.0.1", "the address the metrics endpoint listens on"),
+    Setting("otel_tracing", bool, False, "an OpenTelemetry span per download (acrawl[otel])"),
     Setting("follow_links", bool, None, "follow response.links() (overrides the spider)",
             optional=True),
     Setting("item_batch_size", int, 100, "items per sink write", check=_positive),
