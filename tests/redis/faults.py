@@ -10,6 +10,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -105,7 +106,7 @@ class RestartableRedis:
 
     def __init__(self, binary: str, folder: Path) -> None:
         self.binary, self.folder = binary, folder
-        self.port = _free_port()
+        self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -113,35 +114,49 @@ class RestartableRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        log = self.folder / "redis.log"
-        self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(self.folder),
-             "--logfile", str(log)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                if redis.Redis(host="127.0.0.1", port=self.port,
-                               socket_connect_timeout=0.5).ping():
-                    return
-            except redis.ConnectionError:  # (BusyLoadingError too: still reading its AOF)
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start: " + (
-            log.read_text(errors="replace")[-500:] if log.exists() else ""))
+        self.proc = start_redis_server(
+            self.binary, ["--port", str(self.port), "--save", "", "--appendonly", "yes",
+                          "--appendfsync", "everysec"], self.folder, port=self.port)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc, 20)
         self.proc = None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def start_redis_server(binary: str, args: list[str], folder: Path,
+                       **ping: Any) -> subprocess.Popen[bytes]:
+    """``redis-server ARGS`` bound to 127.0.0.1, working and logging in ``folder``; returns
+    once ``PING`` (with the client options ``ping``: port, credentials, TLS) answers, else
+    RuntimeError."""
+    log = folder / f"redis-{ping.get('port', 'x')}.log"
+    proc = subprocess.Popen(
+        [binary, *args, "--bind", "127.0.0.1", "--dir", str(folder), "--logfile", str(log)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if redis.Redis(host="127.0.0.1", socket_connect_timeout=0.5, **ping).ping():
+                return proc
+        except redis.ConnectionError:  # (BusyLoadingError too: still reading its AOF)
+            time.sleep(0.05)
+    stop_process(proc, 5)
+    raise RuntimeError("redis-server did not start: " + (
+        log.read_text(errors="replace")[-500:] if log.exists() else ""))
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    """SIGTERM (a clean shutdown), SIGKILL after ``timeout`` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

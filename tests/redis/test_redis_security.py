@@ -8,12 +8,11 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
+from faults import free_port, start_redis_server, stop_process
 from test_redis_e2e import describe, one_line_error, read_urls, run
 from w3lib.url import canonicalize_url
 
@@ -24,14 +23,6 @@ pytestmark = pytest.mark.redis
 PASSWORD = "s3cr3t-pw-8f2e"
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _binary() -> str:
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
     if not os.path.exists(binary):
@@ -39,40 +30,19 @@ def _binary() -> str:
     return binary
 
 
-def _serve(args: list[str], ping: dict[str, object], folder: Path) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([_binary(), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                             "no", "--dir", str(folder), *args],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            redis.Redis(host="127.0.0.1", socket_connect_timeout=0.5, **ping).ping()
-            return proc
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    proc.kill()
-    pytest.fail("redis-server did not start")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+NO_PERSISTENCE = ["--save", "", "--appendonly", "no"]
 
 
 @pytest.fixture
 def acl_redis(tmp_path: Path) -> Iterator[int]:
     """A redis-server whose only user is ``crawler`` with :data:`PASSWORD`."""
-    port = _free_port()
-    proc = _serve(["--port", str(port), "--user", "default", "off", "--user", "crawler", "on",
-                   f">{PASSWORD}", "~*", "&*", "+@all"],
-                  {"port": port, "username": "crawler", "password": PASSWORD}, tmp_path)
+    port = free_port()
+    proc = start_redis_server(_binary(), ["--port", str(port), *NO_PERSISTENCE, "--user",
+                                          "default", "off", "--user", "crawler", "on",
+                                          f">{PASSWORD}", "~*", "&*", "+@all"], tmp_path,
+                              port=port, username="crawler", password=PASSWORD)
     yield port
-    _stop(proc)
+    stop_process(proc)
 
 
 @pytest.fixture
@@ -93,15 +63,14 @@ def tls_redis(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
     ssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
         "-CAcreateserial", "-out", "server.pem", "-days", "1", "-extfile", "ext.cnf")
-    port = _free_port()
-    proc = _serve(["--port", "0", "--tls-port", str(port), "--tls-cert-file",
-                   str(d / "server.pem"), "--tls-key-file", str(d / "server.key"),
-                   "--tls-ca-cert-file", str(d / "ca.pem"), "--tls-auth-clients", "no",
-                   "--requirepass", PASSWORD],
-                  {"port": port, "password": PASSWORD, "ssl": True,
-                   "ssl_ca_certs": str(d / "ca.pem")}, tmp_path)
+    port = free_port()
+    proc = start_redis_server(_binary(), [
+        "--port", "0", "--tls-port", str(port), *NO_PERSISTENCE, "--tls-cert-file",
+        str(d / "server.pem"), "--tls-key-file", str(d / "server.key"), "--tls-ca-cert-file",
+        str(d / "ca.pem"), "--tls-auth-clients", "no", "--requirepass", PASSWORD], tmp_path,
+        port=port, password=PASSWORD, ssl=True, ssl_ca_certs=str(d / "ca.pem"))
     yield port, d / "ca.pem"
-    _stop(proc)
+    stop_process(proc)
 
 
 def _crawl_and_check(tmp_path: Path, frontier: str) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from faults import free_port, start_redis_server, stop_process
 from test_redis_e2e import describe, logs, read_urls, run, start, stop_all
 from test_redis_restart import slow_site  # noqa: F401 - a fixture
 from w3lib.url import canonicalize_url
@@ -21,14 +22,6 @@ from w3lib.url import canonicalize_url
 from acrawl.demo.site import LinkSite, run_in_thread
 
 pytestmark = pytest.mark.redis
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Cluster:
@@ -40,10 +33,10 @@ class Cluster:
             pytest.skip("redis-server is not installed")
         self.folder = folder
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.master, self.sentinel = _free_port(), _free_port()
+        self.master, self.sentinel = free_port(), free_port()
         self._start(binary, "master", ["--port", str(self.master)])
         if replica:
-            self.replica = _free_port()
+            self.replica = free_port()
             self._start(binary, "replica", ["--port", str(self.replica), "--replicaof",
                                             "127.0.0.1", str(self.master)])
         conf = folder / "sentinel.conf"
@@ -64,13 +57,8 @@ class Cluster:
 
     def _start(self, binary: str, name: str, args: list[str], port: int | None = None) -> None:
         config = [] if name == "sentinel" else ["--save", "", "--appendonly", "no"]
-        self.procs[name] = subprocess.Popen(
-            [binary, *args, "--bind", "127.0.0.1", "--dir", str(self.folder), *config,
-             "--logfile", str(self.folder / f"{name}.log")],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        port = port or int(args[1])
-        self._wait(lambda: redis.Redis(host="127.0.0.1", port=port,
-                                       socket_connect_timeout=0.5).ping(), name)
+        self.procs[name] = start_redis_server(binary, [*args, *config], self.folder,
+                                              port=port or int(args[1]))
 
     def _wait(self, ready: Callable[[], object], what: str) -> None:
         deadline = time.monotonic() + 20
@@ -92,13 +80,7 @@ class Cluster:
 
     def close(self) -> None:
         for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc)
 
 
 @pytest.fixture
