@@ -32,8 +32,6 @@ class HostRow:
     queued: int | None  # None: the frontier does not tell
     delay: float
     pages: int
-    requests: int
-    bytes: int
     errors: int
 
 
@@ -120,8 +118,7 @@ class CrawlView:
         rows = tuple(
             HostRow(host=h, in_flight=f.active, queued=queued.get(h, 0) if
                     self._queued_by_host is not None else None,
-                    delay=self._host_delay(h), pages=f.pages, requests=f.requests,
-                    bytes=f.bytes, errors=f.errors)
+                    delay=self._host_delay(h), pages=f.pages, errors=f.errors)
             for h, f in busiest)
         pages = counters.get("pages", 0)
         self._last_queue = queue = await self._bounded(self._pending(), self._last_queue)
