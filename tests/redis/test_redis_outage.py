@@ -43,7 +43,7 @@ async def loaded(frontier: RedisFrontier, source: str) -> bytes:
 
 
 def once(frontier: RedisFrontier, source: str) -> str:
-    return redisfrontier._once(source, int(2 * frontier.outage_timeout) + 60)
+    return redisfrontier._once(source)
 
 
 @pytest.fixture
@@ -187,3 +187,14 @@ async def test_queued_by_host_counts_each_hosts_pending_requests(
         "a.test": 3, "b.test": 1, "c.test": 0}
     await frontier.pop(2, always)  # one of each host (round-robin)
     assert await frontier.queued_by_host(["a.test", "b.test"]) == {"a.test": 2, "b.test": 0}
+
+
+async def test_the_results_kept_for_retries_are_bounded_and_go_with_the_worker(
+        proxy: FaultyProxy, redis_client: Any) -> None:
+    f = RedisFrontier(url=proxy.url, prefix=P, spider=Dummy(), worker="w4")
+    for i in range(redisfrontier.ONCE_RING + 100):  # one push (one token) each
+        await f.push([Request(f"http://a.test/{i}")])
+    assert redis_client.hlen(P + "once:w4") == redisfrontier.ONCE_RING
+    assert 0 < redis_client.ttl(P + "once:w4") <= 86400
+    await f.close()
+    assert not redis_client.exists(P + "once:w4")

@@ -24,6 +24,8 @@ Keys (prefix ``acrawl:<spider>:``, or ``?prefix=...`` in the URL):
 ``meta``            HASH: ``started`` (first worker's start, unix time), ``workers`` (joined),
                     ``pages_counted`` (pages counted against ``max_pages``, when it is set)
 ``workers``         ZSET worker -> last heartbeat
+``once:<worker>``   HASH: the results of the worker's last 1024 ``push``/``done``/``count_page``
+                    calls, by call number, for a retry after a lost reply (deleted on close)
 ==================  =========================================================================
 
 Every state change is one Lua script, so it is atomic: ``pop`` takes up to ``limit`` requests
@@ -35,12 +37,13 @@ killed worker's requests are crawled by the others. Nothing is pickled.
 A Redis that goes away (a restart, a failover) is waited for: every call is retried with
 backoff for up to ``redis_outage_timeout`` seconds (:meth:`RedisFrontier._redis`), the worker
 keeping its leased and its finished-but-unacknowledged requests meanwhile. A call whose reply
-was lost may have run: ``push``, ``done`` and ``count_page`` carry a token (``once:<token>``,
-:func:`_once`) so that running them again returns the first result, and after an outage the
-requests Redis leased to this worker by a ``pop`` whose reply never came are given back at
-once (:meth:`RedisFrontier._reconcile`), not when their lease expires. Past the timeout the
-frontier gives up: :attr:`RedisFrontier.unavailable` is set, ``on_unavailable`` is called (the
-crawler stops the engine) and every call returns at once, changing nothing.
+was lost may have run: ``push``, ``done`` and ``count_page`` carry a token (results kept in
+``once:<worker>``, :func:`_once`) so that running them again returns the first result, and
+after an outage the requests Redis leased to this worker by a ``pop`` whose reply never came
+are given back at once (:meth:`RedisFrontier._reconcile`), not when their lease expires.
+Past the timeout the frontier gives up: :attr:`RedisFrontier.unavailable` is set,
+``on_unavailable`` is called (the crawler stops the engine) and every call returns at once,
+changing nothing.
 """
 
 from __future__ import annotations
@@ -377,15 +380,26 @@ return n
 """
 
 
-def _once(script: str, ttl: int) -> str:
-    """``script`` (one returning an integer) run at most once per ``KEYS[1]``: called again
-    with the same key -- a retry after the reply was lost -- it returns the first result
-    instead of running again. The key lives ``ttl`` seconds."""
+#: results of a worker's last calls kept for a retry (per worker: a bounded ring)
+ONCE_RING = 1024
+
+
+def _once(script: str) -> str:
+    """``script`` (one returning an integer) run at most once per token: called again with the
+    same token -- a retry after the reply was lost -- it returns the first result instead of
+    running again. ``KEYS[1]`` is the worker's ring of results (a HASH, slot = token modulo
+    :data:`ONCE_RING`: far more than the calls a worker has on their way at once), ``KEYS[2]``
+    the token (the worker's call number)."""
     return (f"local function once_body()\n{script}\nend\n"
-            "local prev = redis.call('GET', KEYS[1])\n"
-            "if prev then return tonumber(prev) end\n"
+            f"local slot = tostring(tonumber(KEYS[2]) % {ONCE_RING})\n"
+            "local prev = redis.call('HGET', KEYS[1], slot)\n"
+            "if prev then\n"
+            "  local token, result = string.match(prev, '^(%d+):(-?%d+)$')\n"
+            "  if token == KEYS[2] then return tonumber(result) end\n"
+            "end\n"
             "local result = once_body()\n"
-            f"redis.call('SET', KEYS[1], tostring(result), 'EX', {ttl})\n"
+            "redis.call('HSET', KEYS[1], slot, KEYS[2] .. ':' .. tostring(result))\n"
+            "redis.call('EXPIRE', KEYS[1], 86400)\n"
             "return result\n")
 
 
@@ -594,12 +608,12 @@ class RedisFrontier:
         if script is None:
             source = _SCRIPTS[name]
             if name in _ONCE:
-                source = _once(source, int(2 * self.outage_timeout) + 60)
+                source = _once(source)
             script = self._scripts[name] = self.client.register_script(source)
         keys: list[str] = []
         if name in _ONCE:  # one token for every attempt of this call
             self._tokens += 1
-            keys = [f"{self.prefix}once:{self.worker}:{self._tokens}"]
+            keys = [f"{self.prefix}once:{self.worker}", str(self._tokens)]
         argv = [self.prefix, *args]
         return await self._redis(name, lambda: script(keys=keys, args=argv), gone=gone)
 
@@ -1040,10 +1054,15 @@ class RedisFrontier:
             await self._run("done", [self.worker, 0, *self._stats_delta()])
             if self._started and self.unavailable is None:
                 self.crawl_stats = await self._read_crawl_stats()
-                await self._redis("leave", lambda: self.client.zrem(self.prefix + "workers",
-                                                                   self.worker))
+                await self._redis("leave", self._leave)
         finally:
             await _quiet_close(self.client)
+
+    def _leave(self) -> Any:
+        pipe = self.client.pipeline(transaction=True)
+        pipe.zrem(self.prefix + "workers", self.worker)
+        pipe.delete(f"{self.prefix}once:{self.worker}")
+        return pipe.execute()
 
     async def _read_crawl_stats(self) -> dict[str, Any] | None:
         def read() -> Any:
