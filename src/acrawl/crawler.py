@@ -30,7 +30,7 @@ from .frontier.sqlite import SqliteState
 from .http import Request, Response
 from .ops.hoststats import HostStats, MeteredDownloader
 from .ops.monitor import Monitor
-from .ops.tracing import TracingDownloader
+from .ops.tracing import TracingDownloader, require_opentelemetry
 from .ops.view import CrawlView
 from .plugins import Hooks, make_plugin_manager
 from .plugins import check as check_plugins
@@ -105,13 +105,8 @@ class Crawler:
         hooks.refresh()
         self.monitor = Monitor.from_settings(settings, stats=self.stats, spider=spider.name,
                                              version=__version__)
-        #: what the engine downloads through: the downloader, counted per host (and traced)
-        self._fetcher: Any = self.downloader
         if settings["otel_tracing"]:
-            self._fetcher = TracingDownloader(self._fetcher, spider=spider.name,
-                                              version=__version__)
-        self._fetcher = MeteredDownloader(self._fetcher, hosts=self.host_stats,
-                                          stats=self.stats)
+            require_opentelemetry()  # (ConfigError now, not once the outputs are open)
         #: the running crawl's figures (live view, stats line, metrics), once it runs
         self.view: CrawlView | None = None
 
@@ -266,7 +261,7 @@ class Crawler:
                 self.frontier.on_unavailable = self._frontier_unavailable
             self.engine = engine = Engine(
                 spider=self.spider, settings=self.settings, hooks=self.hooks,
-                scheduler=scheduler, sinks=sinks, gates=gates, downloader=self._fetcher,
+                scheduler=scheduler, sinks=sinks, gates=gates, downloader=self._fetcher(),
                 stats=self.stats, fetch=self.fetch, trust=self.trust,
                 commit=self._commit if self.state is not None else (
                     self._commit_shared if self.frontier is not None else None),
@@ -314,6 +309,14 @@ class Crawler:
     async def _commit_shared(self, requests: list[Request], sinks: list[Sink]) -> None:
         """Shared frontier: requests done + this worker's new stats counts, in one script."""
         await self.frontier.commit(requests, self.stats)
+
+    def _fetcher(self) -> Any:
+        """What the engine downloads through: :attr:`downloader` (as installed when the
+        crawl starts), traced with ``otel_tracing``, counted per host."""
+        fetcher: Any = self.downloader
+        if self.settings["otel_tracing"]:
+            fetcher = TracingDownloader(fetcher, spider=self.spider.name, version=__version__)
+        return MeteredDownloader(fetcher, hosts=self.host_stats, stats=self.stats)
 
     def _frontier_unavailable(self, exc: BaseException) -> None:
         """Redis stayed away past ``redis_outage_timeout``: stop (``crawl`` then raises)."""
