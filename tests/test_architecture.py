@@ -16,6 +16,8 @@ is a *runtime* import.
   backend; the backends (``memory``, ``sqlite``, ``redis``) build on them.
 * Concrete components are built in one place, ``crawler`` (the CLI and the built-in spiders
   may too); no other module calls their constructors.
+* ``ops`` (guardrails, logs, metrics) watches a crawl through what the wiring hands it: it
+  imports the bottom layer only, never the engine, the components or the wiring.
 * Nothing imports the CLI, and only the package's ``__init__`` imports ``runner``
   (``acrawl.run``/``acrawl.crawl``, a front end like the CLI); ``hookspecs`` imports nothing
   from acrawl at runtime.
@@ -53,7 +55,8 @@ def covers(rule: str, module: str) -> bool:
 
 #: the bottom layer: data and interfaces, imported by everything above
 BASE = frozenset({
-    "__init__", "errors", "http", "urls", "headers", "settings", "stats", "spider", "hookspecs",
+    "__init__", "version", "errors", "http", "urls", "headers", "settings", "stats", "spider",
+    "hookspecs",
     "gates",
     "sinks", "sinks.base", "frontier", "frontier.base", "frontier.codec", "config", "explain",
     # the Scrapy-shaped user API built on the data: items, forms, link extractors, CrawlSpider
@@ -61,7 +64,7 @@ BASE = frozenset({
 })
 #: what the bottom layer may name only in type hints
 MACHINERY = frozenset({"core", "download", "frontier", "policies", "sinks", "cli", "demo",
-                       "crawler", "plugins", "runner", "testing"})
+                       "crawler", "plugins", "runner", "testing", "ops"})
 
 #: module or package -> modules or packages it must not import at all (not even for types)
 FORBIDDEN: dict[str, frozenset[str]] = {
@@ -85,6 +88,9 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     # the testing kit runs real crawls through the wiring (Crawler.create), never around it
     "testing": frozenset({"core", "download", "frontier", "policies", "sinks.builtin", "cli",
                           "demo"}),
+    # watches a running crawl from beside the engine, through what the wiring hands it
+    "ops": frozenset({"core", "download", "frontier", "policies", "sinks", "crawler", "cli",
+                      "demo"}),
 }
 
 #: module or package -> modules or packages it may import only under ``if TYPE_CHECKING:``
@@ -225,7 +231,8 @@ def test_the_rules_name_real_modules() -> None:
 
 
 def test_the_tree_has_its_layers() -> None:
-    assert {"core", "download", "frontier", "policies", "sinks", "cli", "demo"} <= set(PACKAGES)
+    assert {"core", "download", "frontier", "policies", "sinks", "cli", "demo",
+            "ops"} <= set(PACKAGES)
 
 
 def test_the_import_parser_sees_imports() -> None:

@@ -24,12 +24,12 @@ from .policies.retry import get_retry_request
 from .settings import Setting, Settings
 from .sinks import Sink
 from .spider import Spider
+from .version import __version__
 
 if TYPE_CHECKING:
     from .crawler import CrawlResult
     from .runner import crawl, run
 
-__version__ = "0.1.0"
 
 #: exported names whose modules load the whole crawl machinery (aiohttp, the engine): imported
 #: on first use, so ``import acrawl`` stays light (and ``acrawl-run`` can catch a Ctrl-C

@@ -33,6 +33,10 @@ from .frontier.politeness import Politeness
 from .frontier.sqlite import SqliteState
 from .gates import Gate, GateMiddleware
 from .http import Request, Response
+from .ops.hoststats import HostStats, MeteredDownloader
+from .ops.monitor import Monitor
+from .ops.tracing import TracingDownloader, require_opentelemetry
+from .ops.view import CrawlView
 from .plugins import Hooks, make_plugin_manager
 from .plugins import check as check_plugins
 from .policies.allowed_hosts import HostMatcher
@@ -50,6 +54,7 @@ from .sinks.base import Sink
 from .spider import Spider, check_spider, spider_name
 from .stats import Stats
 from .urls import host_key, hostname, redirect_url, scheme_of
+from .version import __version__
 
 __all__ = ["BUILTIN_COMPONENTS", "CrawlResult", "Crawler"]
 
@@ -92,6 +97,9 @@ class Crawler:
     """A configured crawl of one spider: settings, plugins, frontier, downloader, sinks."""
 
     frontier: Any = None  # the shared frontier (RedisFrontier) with --frontier
+    #: the periodic stats line (``log_stats_interval``); the CLI turns it off when it shows
+    #: the live view instead
+    log_stats = True
 
     def __init__(
         self,
@@ -140,6 +148,16 @@ class Crawler:
         self._scheduler: Scheduler | None = None
         #: the built-in cache when it is in the chain: Crawler.fetch (robots.txt) uses it too
         self._fetch_cache: CacheMiddleware | None = None
+        #: per-host figures (pages through the hook, downloads through MeteredDownloader)
+        self.host_stats = HostStats()
+        hooks.pm.register(self.host_stats, name="acrawl.ops.hoststats")
+        hooks.refresh()
+        self.monitor = Monitor.from_settings(settings, stats=self.stats, spider=spider.name,
+                                             version=__version__)
+        if settings["otel_tracing"]:
+            require_opentelemetry()  # (ConfigError now, not once the outputs are open)
+        #: the running crawl's figures (live view, stats line, metrics), once it runs
+        self.view: CrawlView | None = None
         #: Scrapy's ``spider.crawler``: components reach settings and stats through it
         spider.crawler = self  # type: ignore[attr-defined]
 
@@ -312,7 +330,18 @@ class Crawler:
         return sinks
 
     async def crawl(self) -> CrawlResult:
-        """Run the crawl to its end; ConfigError if an output cannot be opened."""
+        """Run the crawl to its end; ConfigError if an output cannot be opened (or the
+        metrics port cannot be bound)."""
+        await self.monitor.open()  # before any output is opened
+        try:
+            result = await self._crawl()
+        finally:
+            await self.monitor.close()
+        if self.frontier is not None and self.frontier.unavailable is not None:
+            raise self.frontier.unavailable  # Redis stayed away: stopped, items kept
+        return result
+
+    async def _crawl(self) -> CrawlResult:
         sinks = await self._open_sinks()
         gates: list[Any] = []
         try:
@@ -325,7 +354,10 @@ class Crawler:
             if hasattr(self.downloader, "on_sent"):  # delays count from when requests are sent
                 self.downloader.on_sent = scheduler.sent
             self._scheduler = scheduler
-            self.engine = Engine(
+            if self.frontier is not None:
+                self.frontier.bind_stats(self.stats)
+                self.frontier.on_unavailable = self._frontier_unavailable
+            self.engine = engine = Engine(
                 spider=self.spider, settings=self.settings, hooks=self.hooks,
                 scheduler=scheduler, downloader=self._downloader(), sinks=sinks,
                 stats=self.stats, fetch=self.fetch, trust=self.trust,
@@ -337,7 +369,15 @@ class Crawler:
                 pipelines=ItemPipelines(pipelines, self.spider, on_drop=self._item_dropped,
                                         on_error=self._pipeline_error),
             )
-            reason = await self.engine.run()
+            self.view = CrawlView(
+                stats=self.stats, hosts=self.host_stats, pending=scheduler.pending,
+                in_flight=lambda: engine.in_flight, host_delay=self.politeness.delay,
+                queued_by_host=getattr(self.queue, "queued_by_host", None))
+            self.monitor.watch(self.view, stop=engine.stop, log_stats=self.log_stats)
+            reason = await engine.run()
+            await self.view.freeze()
+            self.stats.set("finish_reason", reason)
+            self.stats.set("hosts", self.view.host_summary(20))
         finally:
             for gate in gates:
                 await _quietly(gate.close())
@@ -460,11 +500,15 @@ class Crawler:
         return out
 
     def _downloader(self) -> Downloader:
-        """The aiohttp downloader, behind the plugins' download handlers if there are any."""
+        """What the engine downloads through: :attr:`downloader` (as installed when the crawl
+        starts), behind the plugins' download handlers if there are any, traced with
+        ``otel_tracing``, counted per host."""
         self._handlers = self.hooks.download_handlers(self.settings, self.spider)
-        if not self._handlers:
-            return self.downloader
-        return HandlerRouter(self._handlers, self.downloader)
+        fetcher: Any = (HandlerRouter(self._handlers, self.downloader) if self._handlers
+                        else self.downloader)
+        if self.settings["otel_tracing"]:
+            fetcher = TracingDownloader(fetcher, spider=self.spider.name, version=__version__)
+        return MeteredDownloader(fetcher, hosts=self.host_stats, stats=self.stats)
 
     def _drop(self, request: Request, reason: str) -> None:
         if self.engine is not None:
@@ -493,6 +537,11 @@ class Crawler:
     async def _commit_shared(self, requests: list[Request], sinks: list[Sink]) -> None:
         """Shared frontier: requests done + this worker's new stats counts, in one script."""
         await self.frontier.commit(requests, self.stats)
+
+    def _frontier_unavailable(self, exc: BaseException) -> None:
+        """Redis stayed away past ``redis_outage_timeout``: stop (``crawl`` then raises)."""
+        if self.engine is not None:
+            self.engine.stop("frontier_unavailable")
 
     def stop(self, *, force: bool = False) -> None:
         if self.engine is not None:

@@ -6,6 +6,8 @@
     ├── ConfigError            a bad setting, spider, output URI or config file (CLI exit 2)
     │   └── PluginError        a plugin that cannot be loaded or registered
     ├── SerializationError     a request that cannot be stored in a durable/shared frontier
+    ├── FrontierUnavailable    the shared frontier (Redis) stayed unreachable past
+    │                          ``redis_outage_timeout``: the crawl stopped (CLI exit 1)
     ├── DownloadError          one attempt to fetch a URL failed; carries ``.request``
     │   ├── ConnectError       DNS, refused, reset, TLS
     │   ├── DownloadTimeout    connect, first byte or whole-response timeout
@@ -44,6 +46,7 @@ __all__ = [
     "DownloadError",
     "DownloadTimeout",
     "DropItem",
+    "FrontierUnavailable",
     "HttpError",
     "IgnoreRequest",
     "PluginError",
@@ -67,6 +70,12 @@ class PluginError(ConfigError):
 
 class SerializationError(AcrawlError):
     """A request holds data that a durable or shared frontier cannot store."""
+
+
+class FrontierUnavailable(AcrawlError):
+    """The shared frontier stayed unreachable for longer than ``redis_outage_timeout``; the
+    crawl was stopped (items written so far are kept, unacknowledged requests return to the
+    queue when their leases expire)."""
 
 
 class DownloadError(AcrawlError):

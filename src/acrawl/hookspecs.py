@@ -129,8 +129,10 @@ def acrawl_crawl_opened(spider: Spider, settings: Settings) -> None:
 
 @hookspec
 def acrawl_crawl_closed(spider: Spider, stats: Stats, reason: str) -> None:
-    """Called once when the crawl ends. ``reason`` is ``"finished"``, ``"max_pages"`` or
-    ``"interrupted"``; ``stats`` holds the final counters."""
+    """Called once when the crawl ends. ``reason`` is ``"finished"``, ``"max_pages"``,
+    ``"interrupted"``, a guardrail (``"close_timeout"``, ``"close_item_count"``,
+    ``"close_error_count"``, ``"memory_limit"``) or ``"frontier_unavailable"``; ``stats``
+    holds the final counters."""
 
 
 # ------------------------------------------------------------------------------------------------

@@ -160,6 +160,17 @@ DEFAULT_SETTINGS: tuple[Setting, ...] = (
             optional=True, check=_positive),
     Setting("max_response_size", int, 32 * MiB, "bytes, after decompression; larger is cut",
             check=_positive),
+    # guardrails (acrawl.ops.guardrails): each stops the crawl gracefully, reason recorded
+    Setting("close_timeout", float, None, "stop after this many seconds of crawling",
+            optional=True, check=_positive),
+    Setting("close_item_count", int, None, "stop once this run has scraped this many items",
+            optional=True, check=_positive),
+    Setting("close_error_count", int, None, "stop once this run has counted this many errors",
+            optional=True, check=_positive),
+    Setting("memory_limit_mb", float, None, "stop once the process's RSS passes this (MiB)",
+            optional=True, check=_positive),
+    Setting("memory_warning_mb", float, None, "warn once the RSS passes this (MiB; default "
+            "80% of memory_limit_mb)", optional=True, check=_positive),
     Setting("obey_robots", bool, True, "fetch and obey robots.txt (with Crawl-delay)"),
     Setting("user_agent", str, "acrawl/0.1 (+https://github.com/acrawl/acrawl)",
             "User-Agent header, also used for robots.txt", check=_header_value_problem),
@@ -176,6 +187,15 @@ DEFAULT_SETTINGS: tuple[Setting, ...] = (
     Setting("log_level", str, "INFO", "DEBUG, INFO, WARNING or ERROR",
             check=lambda v: None if str(v).upper() in {"DEBUG", "INFO", "WARNING", "ERROR",
                                                        "CRITICAL"} else "a log level"),
+    # unattended runs (acrawl.ops): logs for machines, metrics
+    Setting("log_format", str, "text", "text, or json: one JSON object per log line",
+            check=lambda v: None if v in ("text", "json") else "text or json"),
+    Setting("log_stats_interval", float, 60.0, "seconds between stats lines when stderr is "
+            "not a terminal (0: none)", check=_non_negative),
+    Setting("metrics_port", int, None, "serve Prometheus metrics on this port (0: any free "
+            "one)", optional=True, check=lambda v: None if 0 <= v <= 65535 else "a port 0-65535"),
+    Setting("metrics_host", str, "127.0.0.1", "the address the metrics endpoint listens on"),
+    Setting("otel_tracing", bool, False, "an OpenTelemetry span per download (acrawl[otel])"),
     Setting("follow_links", bool, None, "follow response.links() (overrides the spider)",
             optional=True),
     Setting("item_batch_size", int, 100, "items per sink write", check=_positive),
@@ -193,6 +213,8 @@ DEFAULT_SETTINGS: tuple[Setting, ...] = (
             "(retry, redirect, robots, ...)", convert=_names),
     Setting("max_metarefresh_delay", float, 100.0, "meta refresh redirects with a shorter "
             "delay are followed (0: none)", check=_non_negative),
+    Setting("redis_outage_timeout", float, 60.0, "--frontier: seconds a worker keeps retrying "
+            "an unreachable Redis before it stops (exit 1)", check=_positive),
     Setting("allow_private_addresses", bool, False,
             "reach private/loopback addresses even for hosts the spider did not name"),
     Setting("cache_dir", str, None, "replay cache: a directory of recorded responses "

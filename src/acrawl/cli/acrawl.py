@@ -24,7 +24,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from .. import __version__
+from ..version import __version__
 
 __all__ = ["COMMANDS", "main"]
 

@@ -16,11 +16,12 @@ from collections.abc import Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import AcrawlError, ConfigError, RequestIgnored
+from ..ops.logformat import setup_logging as _setup_logging
 from ..spider import Spider
 from ..testing.probe import CallbackRun
 from ..testing.record import open_crawler
 from ..urls import FETCHABLE_SCHEMES, host_key, scheme_of
-from .main import _pairs, _setup_logging
+from .main import _pairs
 from .project import find_spider
 
 if TYPE_CHECKING:

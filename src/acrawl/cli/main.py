@@ -18,9 +18,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
 from ..crawler import Crawler, CrawlResult
 from ..errors import ConfigError
+from ..ops.logformat import is_json, setup_logging
+from ..version import __version__
 from .progress import Progress, summary_lines
 from .project import find_spider, list_spiders, project_settings
 
@@ -68,6 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-depth", type=int, metavar="N")
     p.add_argument("--timeout", type=float, metavar="SECONDS")
     p.add_argument("--no-robots", action="store_true", help="do not fetch or obey robots.txt")
+    p.add_argument("--close-timeout", type=float, metavar="SECONDS",
+                   help="stop after this many seconds of crawling")
+    p.add_argument("--close-item-count", type=int, metavar="N",
+                   help="stop once N items are scraped")
+    p.add_argument("--close-error-count", type=int, metavar="N",
+                   help="stop once N errors are counted")
+    p.add_argument("--memory-limit", type=float, metavar="MB", dest="memory_limit_mb",
+                   help="stop once the process's resident memory passes MB MiB")
+    p.add_argument("--metrics-port", type=int, metavar="PORT",
+                   help="serve Prometheus metrics on 127.0.0.1:PORT/metrics")
+    p.add_argument("--log-format", choices=("text", "json"),
+                   help="text (default) or json: one JSON object per log line")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="live progress on stderr (default: when stderr is a terminal)")
     p.add_argument("--log-level", metavar="LEVEL")
@@ -89,7 +102,9 @@ def _pairs(values: Sequence[str], what: str) -> dict[str, str]:
 def settings_from_args(ns: argparse.Namespace) -> dict[str, Any]:
     settings: dict[str, Any] = _pairs(ns.set, "-s")
     for name in ("concurrency", "per_host_concurrency", "download_delay", "max_pages",
-                 "max_depth", "timeout", "log_level", "cache_dir", "cache_mode"):
+                 "max_depth", "timeout", "log_level", "cache_dir", "cache_mode", "close_timeout",
+                 "close_item_count", "close_error_count", "memory_limit_mb", "metrics_port",
+                 "log_format"):
         value = getattr(ns, name)
         if value is not None:
             settings[name] = value
@@ -119,24 +134,25 @@ def _check_writable(path: Path, option: str) -> None:
         path.unlink(missing_ok=True)  # written at the end; none is left if the crawl fails
 
 
-def _setup_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
-                                           "%H:%M:%S"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    logging.getLogger("asyncio").setLevel(logging.WARNING)
+def _say(message: str, *, level: int = logging.ERROR, **fields: Any) -> None:
+    """A line of acrawl-run's own on stderr: plain text, or a JSON record with
+    ``--log-format json`` (so that every line a machine reads parses)."""
+    if is_json():  # whatever the log level, as the text lines are
+        cli = logging.getLogger("acrawl.cli")
+        cli.handle(cli.makeRecord(cli.name, level, "", 0, message, (), None,
+                                  extra={"stats": fields}))
+    else:
+        print(message, file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv)
     except ConfigError as exc:
-        print(f"acrawl-run: error: {exc}", file=sys.stderr)
+        _say(f"acrawl-run: error: {exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("acrawl-run: interrupted", file=sys.stderr)
+        _say("acrawl-run: interrupted", level=logging.WARNING)
         return EXIT_INTERRUPTED
 
 
@@ -145,7 +161,7 @@ def _main(argv: Sequence[str] | None) -> int:
     # until the settings give the level: warnings about the config, unless --log-level is
     # quieter than that
     quiet = str(ns.log_level or "").upper() in ("ERROR", "CRITICAL")
-    _setup_logging(ns.log_level.upper() if quiet else "WARNING")
+    setup_logging(ns.log_level.upper() if quiet else "WARNING", ns.log_format or "text")
     if ns.list:
         for name, where in sorted(list_spiders().items()):
             print(f"{name:20} {where}")
@@ -164,25 +180,30 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_OK
     if ns.stats:
         _check_writable(Path(ns.stats), "--stats")
-    _setup_logging(crawler.settings["log_level"])
+    setup_logging(crawler.settings["log_level"], crawler.settings["log_format"])
     if crawler.state is not None and crawler.state.resumed is not None:
         r = crawler.state.resumed
         logger.warning("resuming crawl in %s: %d requests pending (%d were in flight), "
                        "%d done, %d URLs seen", ns.state, r["pending"], r["requeued"], r["done"],
                        r["seen"])
-    show_progress = sys.stderr.isatty() if ns.progress is None else ns.progress
+    json_logs = crawler.settings["log_format"] == "json"
+    show_progress = (sys.stderr.isatty() and not json_logs) if ns.progress is None else ns.progress
+    crawler.log_stats = not show_progress  # the live view shows the same figures
     try:
         result = _run(crawler, show_progress)
     except ConfigError:
         raise
     except Exception as exc:  # a frontier backend gone (Redis down, disk full), a bug
         logger.debug("crawl failed", exc_info=True)
-        print(f"acrawl-run: error: the crawl stopped: {type(exc).__name__}: {exc} "
-              "(items written so far are kept; --log-level DEBUG shows the traceback)",
-              file=sys.stderr)
+        _say(f"acrawl-run: error: the crawl stopped: {type(exc).__name__}: {exc} "
+             "(items written so far are kept; --log-level DEBUG shows the traceback)")
         return EXIT_ERRORS
-    for line in summary_lines(result.stats):
-        print(line, file=sys.stderr)
+    lines = summary_lines(result.stats, result.reason)
+    if json_logs:  # one record: the first line as its message, the stats as its fields
+        _say(lines[0], level=logging.INFO, reason=result.reason, **result.stats.to_dict())
+    else:
+        for line in lines:
+            print(line, file=sys.stderr)
     if ns.stats:
         data = {"spider": crawler.spider.name, "reason": result.reason,
                 **result.stats.to_dict()}
@@ -193,7 +214,7 @@ def _main(argv: Sequence[str] | None) -> int:
         try:
             Path(ns.stats).write_text(json.dumps(data, indent=2, default=str) + "\n")
         except OSError as exc:
-            print(f"acrawl-run: cannot write stats to {ns.stats}: {exc}", file=sys.stderr)
+            _say(f"acrawl-run: cannot write stats to {ns.stats}: {exc}")
             return EXIT_ERRORS
     if result.reason == "interrupted":
         return EXIT_INTERRUPTED

@@ -268,6 +268,14 @@ class MemoryQueue(RequestQueue):
     async def size(self) -> int:
         return self._size
 
+    async def queued_by_host(self, hosts: Sequence[str]) -> dict[str, int]:
+        """How many requests of each of ``hosts`` are pending (for the live view)."""
+        out = {}
+        for key in hosts:
+            host = self._hosts.get(key)
+            out[key] = sum(len(q) for q in host.queues.values()) if host is not None else 0
+        return out
+
     def __len__(self) -> int:
         return self._size
 

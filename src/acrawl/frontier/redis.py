@@ -25,6 +25,8 @@ Keys (prefix ``acrawl:<spider>:``, or ``?prefix=...`` in the URL):
 ``meta``            HASH: ``started`` (first worker's start, unix time), ``workers`` (joined),
                     ``pages_counted`` (pages counted against ``max_pages``, when it is set)
 ``workers``         ZSET worker -> last heartbeat
+``once:<worker>``   HASH: the results of the worker's last 1024 ``push``/``done``/``count_page``
+                    calls, by call number, for a retry after a lost reply (deleted on close)
 ==================  =========================================================================
 
 Every state change is one Lua script, so it is atomic: ``pop`` takes up to ``limit`` requests
@@ -32,6 +34,17 @@ whose hosts are ready (politeness across all workers) and leases them; ``done`` 
 request and its lease and adds this worker's stats deltas; leases are renewed by a heartbeat
 every ``ttl/3`` and any worker returns expired leases to their host queues — at-least-once: a
 killed worker's requests are crawled by the others. Nothing is pickled.
+
+A Redis that goes away (a restart, a failover) is waited for: every call is retried with
+backoff for up to ``redis_outage_timeout`` seconds (:meth:`RedisFrontier._redis`), the worker
+keeping its leased and its finished-but-unacknowledged requests meanwhile. A call whose reply
+was lost may have run: ``push``, ``done`` and ``count_page`` carry a token (results kept in
+``once:<worker>``, :func:`_once`) so that running them again returns the first result, and
+after an outage the requests Redis leased to this worker by a ``pop`` whose reply never came
+are given back at once (:meth:`RedisFrontier._reconcile`), not when their lease expires.
+Past the timeout the frontier gives up: :attr:`RedisFrontier.unavailable` is set,
+``on_unavailable`` is called (the crawler stops the engine) and every call returns at once,
+changing nothing.
 """
 
 from __future__ import annotations
@@ -39,15 +52,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import secrets
 import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-from ..errors import ConfigError, SerializationError
+from ..errors import ConfigError, FrontierUnavailable, SerializationError
 from ..urls import fingerprint
 from .base import DupeFilter, OnInvalid, RequestQueue, report_invalid
 from .codec import decode_request, encode_request
@@ -361,6 +375,47 @@ return out
 """
 
 
+# ARGV: prefix, worker, then the ids this worker knows it holds. Every other request leased to
+# it (by a pop whose reply was lost) goes back to its queue now; returns how many.
+_LUA_ORPHANS = _LUA_COMMON + r"""
+local W = ARGV[2]
+local known = {}
+for i = 3, #ARGV do known[ARGV[i]] = true end
+local now = now_us()
+local n = 0
+for _, id in ipairs(redis.call('SMEMBERS', P .. 'mine:' .. W)) do
+  if not known[id] then
+    requeue(id, now)
+    n = n + 1
+  end
+end
+return n
+"""
+
+
+#: results of a worker's last calls kept for a retry (per worker: a bounded ring)
+ONCE_RING = 1024
+
+
+def _once(script: str) -> str:
+    """``script`` (one returning an integer) run at most once per token: called again with the
+    same token -- a retry after the reply was lost -- it returns the first result instead of
+    running again. ``KEYS[1]`` is the worker's ring of results (a HASH, slot = token modulo
+    :data:`ONCE_RING`: far more than the calls a worker has on their way at once), ``KEYS[2]``
+    the token (the worker's call number)."""
+    return (f"local function once_body()\n{script}\nend\n"
+            f"local slot = tostring(tonumber(KEYS[2]) % {ONCE_RING})\n"
+            "local prev = redis.call('HGET', KEYS[1], slot)\n"
+            "if prev then\n"
+            "  local token, result = string.match(prev, '^(%d+):(-?%d+)$')\n"
+            "  if token == KEYS[2] then return tonumber(result) end\n"
+            "end\n"
+            "local result = once_body()\n"
+            "redis.call('HSET', KEYS[1], slot, KEYS[2] .. ':' .. tostring(result))\n"
+            "redis.call('EXPIRE', KEYS[1], 86400)\n"
+            "return result\n")
+
+
 def _redacted(url: str) -> str:
     parts = urlsplit(url)
     if parts.password:
@@ -370,13 +425,22 @@ def _redacted(url: str) -> str:
     return url
 
 
+SENTINEL = "redis+sentinel"
+
+
 def parse_frontier_url(url: str, spider_name: str) -> tuple[str, str]:
-    """``(client URL, key prefix)`` from ``redis://HOST:PORT/DB[?prefix=P]``."""
+    """``(client URL, key prefix)`` from ``redis://HOST:PORT/DB[?prefix=P]`` (or
+    ``rediss://``, ``unix://``, ``redis+sentinel://HOST:PORT[,HOST:PORT...]/SERVICE[/DB]``)."""
     parts = urlsplit(url)
-    if parts.scheme not in ("redis", "rediss", "unix"):
+    if parts.scheme not in ("redis", "rediss", "unix", SENTINEL):
         raise ConfigError(f"--frontier {_redacted(url)}: expected redis://HOST:PORT/DB "
-                          "(or rediss://, unix://)")
+                          "(or rediss://, unix://, redis+sentinel://)")
     db = parts.path.strip("/")
+    if parts.scheme == SENTINEL:
+        service, _, db = db.partition("/")
+        if not service or not _sentinels(parts.netloc):
+            raise ConfigError(f"--frontier {_redacted(url)}: expected redis+sentinel://"
+                              "HOST:PORT[,HOST:PORT...]/SERVICE[/DB]")
     if parts.scheme != "unix" and db and not db.isdigit():
         raise ConfigError(f"--frontier {_redacted(url)}: the database must be a number "
                           f"(redis://HOST:PORT/0), not {db!r}")
@@ -391,6 +455,41 @@ def parse_frontier_url(url: str, spider_name: str) -> tuple[str, str]:
         else:
             rest.append((key, value))
     return urlunsplit(parts._replace(query=urlencode(rest))), prefix
+
+
+def _sentinels(netloc: str) -> list[tuple[str, int]]:
+    """``"a:26379,b"`` (after any ``user:password@``) -> ``[("a", 26379), ("b", 26379)]``;
+    [] if a port is not a number."""
+    out = []
+    for entry in netloc.rpartition("@")[2].split(","):
+        host, _, port = entry.strip().rpartition(":") if ":" in entry else (entry, "", "")
+        if not host.strip("[]") or (port and not port.isdigit()):
+            return []
+        out.append((host.strip("[]"), int(port or 26379)))
+    return out
+
+
+def connect(url: str, *, asynchronous: bool, **options: Any) -> Any:
+    """A redis-py client for a URL that :func:`parse_frontier_url` returned: ``from_url``,
+    or for ``redis+sentinel://`` the current master of the service, as the sentinels tell
+    (and tell again after a failover, on the next connection)."""
+    redis = _import_redis()
+    parts = urlsplit(url)
+    if parts.scheme != SENTINEL:
+        cls = redis.asyncio.Redis if asynchronous else redis.Redis
+        return cls.from_url(url, **options)
+    import redis.asyncio.sentinel
+    import redis.sentinel
+
+    userinfo = parts.netloc.rpartition("@")[0]
+    username, _, password = userinfo.partition(":") if userinfo else ("", "", "")
+    service, _, db = parts.path.strip("/").partition("/")
+    timeouts = {k: options[k] for k in ("socket_timeout", "socket_connect_timeout")
+                if k in options}
+    module = redis.asyncio.sentinel if asynchronous else redis.sentinel
+    sentinel = module.Sentinel(_sentinels(parts.netloc), sentinel_kwargs=timeouts)
+    return sentinel.master_for(service, db=int(db or 0), username=unquote(username) or None,
+                               password=unquote(password) or None, **options)
 
 
 def _import_redis() -> Any:
@@ -411,6 +510,8 @@ class RedisFrontier:
     with the next ``pop``."""
 
     poll_max = 0.2  # how often an idle worker asks again at most (others add work)
+    #: longest wait between two attempts while Redis is unreachable
+    backoff_max = 1.0
 
     def __init__(
         self,
@@ -420,6 +521,7 @@ class RedisFrontier:
         spider: Spider,
         politeness: Politeness,
         lease_ttl: float = 60.0,
+        outage_timeout: float = 60.0,
         worker: str | None = None,
         client: Any = None,
     ) -> None:
@@ -428,6 +530,7 @@ class RedisFrontier:
         self.spider = spider
         self.politeness = politeness
         self.lease_ttl = lease_ttl
+        self.outage_timeout = outage_timeout
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.crawl_stats: dict[str, Any] | None = None  # the whole crawl's, after close()
         self._client = client
@@ -453,6 +556,16 @@ class RedisFrontier:
         self._hint: float | None = None
         self._started = False
         self._closed = False
+        # -- outages (see _redis) --
+        #: set once Redis stayed away past outage_timeout: every call then returns at once
+        self.unavailable: FrontierUnavailable | None = None
+        #: called (once) with :attr:`unavailable` when the frontier gives up
+        self.on_unavailable: Callable[[FrontierUnavailable], None] | None = None
+        self._down_since: float | None = None  # monotonic start of the current outage
+        self._outages = 0  # outages so far ...
+        self._reconciled = 0  # ... and how many of them _reconcile has cleaned up after
+        self._tokens = 0
+        self._pop_lock = asyncio.Lock()
         self.queue = _RedisQueue(self)
         self.dupefilter = _RedisSeen(self)
 
@@ -465,8 +578,8 @@ class RedisFrontier:
         client_url, prefix = parse_frontier_url(url, spider.name)
         shown = _redacted(url)
         try:
-            probe = redis.Redis.from_url(client_url, socket_connect_timeout=5, socket_timeout=10,
-                                         protocol=2)
+            probe = connect(client_url, asynchronous=False, socket_connect_timeout=5,
+                            socket_timeout=10, protocol=2)
             try:
                 version = str(probe.info("server").get("redis_version", "0"))
             finally:
@@ -479,30 +592,113 @@ class RedisFrontier:
             raise ConfigError(f"--frontier {shown}: Redis {version} is too old "
                               f"(needs {'.'.join(map(str, MIN_REDIS))} or later)")
         return cls(url=client_url, prefix=prefix, spider=spider, politeness=politeness,
-                   lease_ttl=settings["redis_lease_ttl"])
+                   lease_ttl=settings["redis_lease_ttl"],
+                   outage_timeout=settings["redis_outage_timeout"])
+
+    def bind_stats(self, stats: Stats) -> None:
+        """Count this worker's Redis outages in ``stats``."""
+        self._stats = stats
 
     # -- plumbing -------------------------------------------------------------------------------
     @property
     def client(self) -> Any:
         if self._client is None:
-            redis = _import_redis()
+            _import_redis()
             from redis.asyncio.retry import Retry
-            from redis.backoff import ExponentialBackoff
+            from redis.backoff import NoBackoff
 
-            # RESP2 (what every redis-py >= 5 and Redis >= 5 speak alike); retries ride out a
-            # Redis restart or failover of a few seconds
-            self._client = redis.asyncio.Redis.from_url(
-                self.url, socket_connect_timeout=5, socket_timeout=10, protocol=2,
-                retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), 10),
-                retry_on_error=[redis.ConnectionError, redis.TimeoutError],
-            )
+            # RESP2 (what every redis-py >= 5 and Redis >= 5 speak alike). No retries inside
+            # redis-py: _redis retries every call itself, knowing which calls may have run
+            # (a retry hidden in the client would re-run a pop whose reply was lost unseen)
+            self._client = connect(self.url, asynchronous=True, socket_connect_timeout=5,
+                                   socket_timeout=10, protocol=2, retry=Retry(NoBackoff(), 0))
         return self._client
 
-    async def _run(self, name: str, args: Sequence[Any]) -> Any:
+    async def _run(self, name: str, args: Sequence[Any], *, gone: Any = None) -> Any:
+        """Run script ``name`` through :meth:`_redis` (``gone``: its result once the frontier
+        gave up)."""
         script = self._scripts.get(name)
         if script is None:
-            script = self._scripts[name] = self.client.register_script(_SCRIPTS[name])
-        return await _call(script(args=[self.prefix, *args]))
+            source = _SCRIPTS[name]
+            if name in _ONCE:
+                source = _once(source)
+            script = self._scripts[name] = self.client.register_script(source)
+        keys: list[str] = []
+        if name in _ONCE:  # one token for every attempt of this call
+            self._tokens += 1
+            keys = [f"{self.prefix}once:{self.worker}", str(self._tokens)]
+        argv = [self.prefix, *args]
+        return await self._redis(name, lambda: script(keys=keys, args=argv), gone=gone)
+
+    async def _redis(self, what: str, make: Callable[[], Any], *, gone: Any = None) -> Any:
+        """Await ``make()`` (one Redis call, built afresh for each attempt), retrying while
+        Redis is unreachable -- refused or reset connections, timeouts, a Redis loading its
+        data set or a read-only replica after a failover -- for up to ``outage_timeout``
+        seconds from the start of the outage. Past that (or once the frontier has given up)
+        it returns ``gone``."""
+        if self.unavailable is not None:
+            return gone
+        transient = _transient_errors()
+        attempt = 0
+        while True:
+            try:
+                result = await _call(make())
+            except transient as exc:
+                attempt += 1
+                if not await self._outage(what, exc, attempt):
+                    return gone
+                continue
+            if self._down_since is not None:
+                self._back()
+            return result
+
+    async def _outage(self, what: str, exc: BaseException, attempt: int) -> bool:
+        """A call failed for want of Redis: wait before its next attempt (True), or give up
+        (False) once the outage is older than ``outage_timeout``."""
+        now = time.monotonic()
+        if self._down_since is None:
+            self._down_since = now
+            self._outages += 1
+            if self._stats is not None:
+                self._stats.inc("frontier/outages")
+            logger.warning("shared frontier: Redis %s unreachable (%s); retrying for up to "
+                           "%gs (redis_outage_timeout)", _redacted(self.url), _describe(exc),
+                           self.outage_timeout)
+        if self.unavailable is not None:
+            return False
+        down = now - self._down_since
+        if down >= self.outage_timeout:
+            self.unavailable = FrontierUnavailable(
+                f"shared frontier: Redis {_redacted(self.url)} unreachable for {down:.0f}s "
+                f"(redis_outage_timeout={self.outage_timeout:g}): {_describe(exc)}")
+            logger.debug("shared frontier: giving up (%s failed)", what)
+            if self.on_unavailable is not None:
+                self.on_unavailable(self.unavailable)
+            return False
+        wait = min(self.backoff_max, 0.05 * 2 ** min(attempt, 8)) * random.uniform(0.5, 1.0)
+        await asyncio.sleep(min(wait, max(0.0, self.outage_timeout - down) + 0.01))
+        return True
+
+    def _back(self) -> None:
+        assert self._down_since is not None
+        down = time.monotonic() - self._down_since
+        self._down_since = None
+        if self._stats is not None:
+            self._stats.inc("frontier/outage_ms", round(down * 1000))
+        logger.warning("shared frontier: Redis is back after %.1fs", down)
+
+    async def _reconcile(self) -> None:
+        """After an outage: give back the requests Redis leased to this worker that it does
+        not know of -- a pop whose reply was lost -- instead of leaving them leased until their
+        lease expires. Called by :meth:`pop`, under its lock (no pop reply is on its way)."""
+        outages = self._outages
+        known = [rid for _req, rid in self._leased.values()]
+        n = int(await self._run("orphans", [self.worker, *known], gone=0))
+        if self._outages == outages and self.unavailable is None:
+            self._reconciled = outages
+        if n:
+            logger.warning("shared frontier: %d requests leased by a pop whose reply was lost "
+                           "returned to the queue", n)
 
     async def _start(self) -> None:
         if self._started:
@@ -510,11 +706,15 @@ class RedisFrontier:
         self._started = True
         c = self.client
         meta = self.prefix + "meta"
-        pipe = c.pipeline(transaction=True)
-        pipe.hsetnx(meta, "started", repr(time.time()))
-        pipe.hincrby(meta, "workers", 1)
-        pipe.zadd(self.prefix + "workers", {self.worker: time.time() * _US})
-        await _call(pipe.execute())
+
+        def join() -> Any:
+            pipe = c.pipeline(transaction=True)
+            pipe.hsetnx(meta, "started", repr(time.time()))
+            pipe.hincrby(meta, "workers", 1)
+            pipe.zadd(self.prefix + "workers", {self.worker: time.time() * _US})
+            return pipe.execute()
+
+        await self._redis("start", join)
         self._heartbeat = asyncio.get_running_loop().create_task(
             self._beat(), name="acrawl-redis-heartbeat")
 
@@ -532,7 +732,7 @@ class RedisFrontier:
             try:
                 await self.renew()
                 await self.reclaim()
-            except Exception as exc:
+            except Exception as exc:  # (an outage is waited out inside _redis)
                 logger.warning("shared frontier: heartbeat failed: %s", exc)
 
     async def renew(self) -> int:
@@ -541,7 +741,7 @@ class RedisFrontier:
         args: list[Any] = [self.worker, int(self.lease_ttl * _US)]
         for _req, rid in self._leased.values():
             args += [rid, self._slots.get(rid, "")]
-        gone = {rid.decode() for rid in await self._run("heartbeat", args)}
+        gone = {rid.decode() for rid in await self._run("heartbeat", args, gone=[])}
         # (acknowledged meanwhile is not lost)
         lost = sum(1 for _req, rid in self._leased.values() if rid in gone)
         if lost:
@@ -552,7 +752,7 @@ class RedisFrontier:
 
     async def reclaim(self, limit: int = 1000) -> int:
         """Return expired leases (of any worker) to the queue; how many."""
-        n = int(await self._run("reclaim", [limit]))
+        n = int(await self._run("reclaim", [limit], gone=0))
         if n:
             logger.info("shared frontier: %d expired leases returned to the queue", n)
         return n
@@ -636,7 +836,7 @@ class RedisFrontier:
                         fp = key
                         recorded.append(key)
                 args += [r.host, -r.priority, self.encode(r), fp]
-            dropped = int(await self._run("push", args))
+            dropped = int(await self._run("push", args, gone=0))
             self.late_duplicates += dropped
             for fp in recorded:
                 self._checked.discard(fp)
@@ -646,6 +846,13 @@ class RedisFrontier:
     async def pop(self, limit: int, claim: Callable[[str], bool]) -> list[Request]:
         if limit <= 0:
             return []
+        async with self._pop_lock:
+            out = await self._pop(limit, claim)
+            if self._reconciled != self._outages and self.unavailable is None:
+                await self._reconcile()
+        return out
+
+    async def _pop(self, limit: int, claim: Callable[[str], bool]) -> list[Request]:
         await self._start()
         polite = self.politeness
         updates = self._delay_updates
@@ -659,6 +866,8 @@ class RedisFrontier:
         pauses = self._new_pauses()
         args += [len(pauses) // 2, *pauses]
         reply = await self._run("pop", args)
+        if reply is None:  # the frontier gave up
+            return []
         hint = float(reply[-1])
         self._hint = None if hint < 0 else hint / _US
         out: list[Request] = []
@@ -737,7 +946,7 @@ class RedisFrontier:
         if not releases:
             return
         try:
-            await self._run("release", [self.worker, *releases])
+            await self._run("release", [self.worker, *releases], gone=0)
         except Exception as exc:  # the slots expire with the leases
             logger.debug("shared frontier: releasing %d slots failed: %s", len(releases) // 2,
                          exc)
@@ -751,10 +960,12 @@ class RedisFrontier:
         delta = self._stats_delta()
         if rids or delta:
             try:
-                await self._run("done", [self.worker, len(rids), *rids, *delta])
+                acked = await self._run("done", [self.worker, len(rids), *rids, *delta])
             except Exception:  # (cancelled: the shielded call still runs, see _call)
                 self._stats_unsent(delta)
                 raise
+            if acked is None:  # the frontier gave up: the leases expire, others crawl them
+                return
         # forgotten only once acknowledged: if that call fails or is cancelled they are still
         # renewed, and handed back by close() (a no-op for those Redis did acknowledge)
         for req in requests:
@@ -764,14 +975,25 @@ class RedisFrontier:
 
     async def size(self) -> int:
         await self._start()
-        return max(0, int(await self._run("size", [self.worker])))
+        return max(0, int(await self._run("size", [self.worker], gone=0)))
+
+    async def queued_by_host(self, hosts: Sequence[str]) -> dict[str, int]:
+        """How many requests of each of ``hosts`` are pending, crawl-wide (the live view)."""
+        def count() -> Any:
+            pipe = self.client.pipeline(transaction=False)
+            for host in hosts:
+                pipe.zcard(f"{self.prefix}q:{host}")
+            return pipe.execute()
+
+        replies = await self._redis("queued", count, gone=None) if hosts else []
+        return dict(zip(hosts, replies, strict=True)) if replies is not None else {}
 
     async def count_page(self, limit: int) -> int:
         """Count a page that is to reach a callback against ``max_pages`` (``limit``), for the
         whole crawl, all workers and runs together: its number, or 0 if ``limit`` pages are
         counted already (the page is not crawled)."""
         await self._start()
-        return int(await self._run("count_page", [limit]))
+        return int(await self._run("count_page", [limit], gone=0))
 
     @property
     def poll_interval(self) -> float:
@@ -820,7 +1042,9 @@ class RedisFrontier:
         script = self._scripts.get("seen")
         if script is None:
             script = self._scripts["seen"] = self.client.register_script(_LUA_SEEN)
-        result: list[int] = await _call(script(args=[self._prefix_b + b"s:", *fps]))
+        argv = [self._prefix_b + b"s:", *fps]
+        result: list[int] = await self._redis("seen", lambda: script(args=argv),
+                                              gone=[1] * len(fps))  # (gone: nothing new)
         return result
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -835,6 +1059,11 @@ class RedisFrontier:
             return
         self._closed = True
         self._stopping.set()
+        if self.unavailable is not None:  # nothing more to tell Redis: its leases expire
+            if self._heartbeat is not None:
+                self._heartbeat.cancel()
+            await _quiet_close(self.client)
+            return
         if self._heartbeat is not None:
             _done, running = await asyncio.wait({self._heartbeat}, timeout=15)
             for task in running:
@@ -854,17 +1083,29 @@ class RedisFrontier:
                                 back)
                 self._leased.clear()
             await self._run("done", [self.worker, 0, *self._stats_delta()])
-            if self._started:
+            if self._started and self.unavailable is None:
                 self.crawl_stats = await self._read_crawl_stats()
-                await _call(self.client.zrem(self.prefix + "workers", self.worker))
+                await self._redis("leave", self._leave)
         finally:
-            await self.client.aclose()
+            await _quiet_close(self.client)
 
-    async def _read_crawl_stats(self) -> dict[str, Any]:
+    def _leave(self) -> Any:
         pipe = self.client.pipeline(transaction=True)
-        pipe.hgetall(self.prefix + "stats")
-        pipe.hgetall(self.prefix + "meta")
-        counters_raw, meta_raw = await _call(pipe.execute())
+        pipe.zrem(self.prefix + "workers", self.worker)
+        pipe.delete(f"{self.prefix}once:{self.worker}")
+        return pipe.execute()
+
+    async def _read_crawl_stats(self) -> dict[str, Any] | None:
+        def read() -> Any:
+            pipe = self.client.pipeline(transaction=True)
+            pipe.hgetall(self.prefix + "stats")
+            pipe.hgetall(self.prefix + "meta")
+            return pipe.execute()
+
+        replies = await self._redis("read stats", read)
+        if replies is None:
+            return None
+        counters_raw, meta_raw = replies
         counters = {k.decode(): int(v) for k, v in counters_raw.items()}
         meta = {k.decode(): v.decode() for k, v in meta_raw.items()}
         started = float(meta.get("started", time.time()))
@@ -899,6 +1140,31 @@ async def _call(aw: Any) -> Any:
         raise
 
 
+def _transient_errors() -> tuple[type[BaseException], ...]:
+    """The redis-py errors that mean "Redis is not there (yet)": retried by ``_redis``."""
+    import redis
+
+    # ConnectionError covers BusyLoadingError (LOADING, a restart reading its AOF); a
+    # ReadOnlyError comes from a former master that a failover made a replica
+    return (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError, OSError)
+
+
+def _describe(exc: BaseException) -> str:
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
+
+
+async def _quiet_close(client: Any) -> None:
+    sentinels = getattr(getattr(client.connection_pool, "sentinel_manager", None),
+                        "sentinels", ())
+    try:
+        async with asyncio.timeout(5):
+            await client.aclose()
+            for sentinel in sentinels:
+                await sentinel.aclose()
+    except Exception as exc:  # (TimeoutError included) nothing is lost: the sockets go
+        logger.debug("shared frontier: closing the client: %s", exc)
+
+
 def _retrieve(task: asyncio.Future[Any]) -> None:
     if not task.cancelled():
         task.exception()  # retrieved: no "exception was never retrieved" warning
@@ -907,8 +1173,10 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
 _SCRIPTS = {
     "push": _LUA_PUSH, "pop": _LUA_POP, "done": _LUA_DONE, "release": _LUA_RELEASE,
     "heartbeat": _LUA_HEARTBEAT, "reclaim": _LUA_RECLAIM, "give_back": _LUA_GIVE_BACK,
-    "size": _LUA_SIZE, "count_page": _LUA_COUNT_PAGE,
+    "size": _LUA_SIZE, "count_page": _LUA_COUNT_PAGE, "orphans": _LUA_ORPHANS,
 }
+#: the scripts that must not run twice when retried after a lost reply (see _once)
+_ONCE = frozenset({"push", "done", "count_page"})
 
 
 class _RedisQueue(RequestQueue):
@@ -943,6 +1211,9 @@ class _RedisQueue(RequestQueue):
 
     async def count_page(self, limit: int) -> int:
         return await self.frontier.count_page(limit)
+
+    async def queued_by_host(self, hosts: Sequence[str]) -> dict[str, int]:
+        return await self.frontier.queued_by_host(hosts)
 
     async def done(self, requests: Sequence[Request]) -> None:
         await self.frontier.done(requests)
