@@ -203,18 +203,17 @@ class RawServer:
 # -- as a script: small pages, out of the crawler's process --------------------------------------
 class _PageProtocol(asyncio.Protocol):
     """Answers every request head (bodiless requests only) with ``page``, keeping the
-    connection open, and records the arrival time the moment the bytes are read."""
+    connection open, and records the arrival time the moment the bytes are read, by the
+    host of the request's ``Host`` header."""
 
     def __init__(self, page: bytes, times: dict[str, list[float]]) -> None:
         self.page = page
         self.times = times
         self.buffer = b""
-        self.local = ""
         self.transport: Any = None  # (uvloop's transports are no asyncio.Transport)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
-        self.local = str(transport.get_extra_info("sockname")[0])
 
     def data_received(self, data: bytes) -> None:
         arrived = time.monotonic()
@@ -231,7 +230,11 @@ class _PageProtocol(asyncio.Protocol):
                                            content_type="application/json"))
                 self.transport.close()
                 return
-            self.times.setdefault(self.local, []).append(arrived)
+            host = b""
+            for line in head.split(b"\r\n")[1:]:
+                if line[:5].lower() == b"host:":
+                    host = line[5:].strip().rsplit(b":", 1)[0].lower()
+            self.times.setdefault(host.decode("latin-1"), []).append(arrived)
             self.transport.write(self.page)
 
 
@@ -239,8 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     """``python raw_server.py --hosts 127.0.1.1 127.0.1.2 ...``: serves a small page on every
     path of every host (one port, printed as ``PORT <n>`` once listening) and records when each
     request arrived (``time.monotonic()``, the machine's monotonic clock, comparable between
-    processes), as soon as its bytes are read; ``GET /__times`` answers ``{address: [arrival
-    times]}`` as JSON. Stops on stdin's end or after ``--lifetime`` seconds."""
+    processes), as soon as its bytes are read; ``GET /__times`` answers ``{host (of the Host
+    header): [arrival times]}`` as JSON. Stops on stdin's end or after ``--lifetime``
+    seconds."""
     import argparse
     import socket
     import sys
