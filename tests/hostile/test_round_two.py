@@ -506,8 +506,8 @@ async def test_unusable_retry_after_falls_back_to_the_default_backoff() -> None:
     assert spider.failures == []
     assert set(spider.pages) == {base + path for path in values}
     assert result.stats["retries/http_503"] == len(values)
-    for path, (first, second) in hits.items():
-        assert second - first >= 0.25 - 0.01, (path, second - first)
+    for path, (first, second) in hits.items():  # a backoff, not an immediate retry
+        assert second - first >= 0.2, (path, second - first)
 
 
 @pytest.mark.parametrize(("value", "seconds"), [
