@@ -100,7 +100,8 @@ class SitemapSpider(acrawl.Spider):
                 raise ConfigError(f"spider {self.name!r}: sitemap_lastmod_after must be a W3C "
                                   "date or datetime like 2024-01-01, got "
                                   f"{self.sitemap_lastmod_after!r}")
-        self._requested = 0  # page requests made from sitemaps (sitemap_max_urls)
+        #: page requests made from sitemaps (sitemap_max_urls; one more once it is reached)
+        self._requested = 0
 
     # -- what users override ---------------------------------------------------------------------
     def sitemap_filter(self, entries: Iterable[Entry]) -> Iterable[Entry]:
@@ -155,8 +156,10 @@ class SitemapSpider(acrawl.Spider):
         max_urls = self._setting("sitemap_max_urls")
         for loc in iter_locs(chosen, self._alternate):
             if self._requested >= max_urls:
-                log.warning("sitemap_max_urls=%d reached, no more sitemap URLs are requested",
-                            max_urls)
+                if self._requested == max_urls:  # (said once)
+                    self._requested += 1
+                    log.warning("sitemap_max_urls=%d reached, no more sitemap URLs are "
+                                "requested", max_urls)
                 return
             for regex, callback in self._rules:
                 if regex.search(loc):
