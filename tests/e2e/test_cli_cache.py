@@ -381,3 +381,18 @@ def test_the_cookies_of_a_cached_response_are_kept(acrawl: Runner, origin: Origi
     asked = {r["path"]: r["headers"] for r in origin.log}
     assert "/" not in asked  # served from the cache (max-age)
     assert asked["/a"].get("cookie") == "sid=42"  # fetched live (no freshness), with it
+
+
+def test_a_replay_without_a_recorded_robots_txt_obeys_nothing(acrawl: Runner, origin: Origin,
+                                                              tmp_path: Path) -> None:
+    """Recorded with --no-robots, replayed with robots.txt on: there is no robots.txt to obey
+    offline, so every recorded page is replayed (and nothing is asked of the server)."""
+    cache = tmp_path / "cache"
+    first, _ = crawl(acrawl, origin, cache, "--no-robots", out="first.jsonl")
+    assert "/private" in origin.paths() and "/robots.txt" not in origin.paths()
+    origin.log.clear()
+    replayed, stats = crawl(acrawl, origin, cache, "--cache-mode", "replay", out="replay.jsonl")
+    assert origin.log == [] and replayed == first
+    assert stats["cache/miss"] == 1  # robots.txt
+    assert not any(k.startswith(("filtered/", "failed/")) and "allowed_hosts" not in k
+                   for k in stats)
