@@ -18,6 +18,7 @@ from faults import FaultyProxy
 
 from acrawl.errors import FrontierUnavailable
 from acrawl.frontier import redis as redisfrontier
+from acrawl.frontier.politeness import Politeness
 from acrawl.frontier.redis import RedisFrontier
 from acrawl.http import Request
 from acrawl.spider import Spider
@@ -56,9 +57,10 @@ async def proxy(redis_server: Any, redis_url: str) -> AsyncIterator[FaultyProxy]
 
 @pytest.fixture
 async def frontier(proxy: FaultyProxy) -> AsyncIterator[RedisFrontier]:
-    f = RedisFrontier(url=proxy.url, prefix=P, spider=Dummy(), lease_ttl=60,
+    f = RedisFrontier(url=proxy.url, prefix=P, spider=Dummy(),
+                      politeness=Politeness(), lease_ttl=60,
                       outage_timeout=10, worker="w1")
-    f.bind_scheduler(type("S", (), {"host_delay": staticmethod(lambda h: 0.0)})(), Stats())
+    f.bind_stats(Stats())
     yield f
     await f.close()
 
@@ -141,7 +143,8 @@ async def test_an_outage_is_waited_out(frontier: RedisFrontier, proxy: FaultyPro
 
 async def test_past_the_timeout_it_gives_up_at_once_and_changes_nothing(
         proxy: FaultyProxy, redis_client: Any) -> None:
-    f = RedisFrontier(url=proxy.url, prefix=P, spider=Dummy(), lease_ttl=60,
+    f = RedisFrontier(url=proxy.url, prefix=P, spider=Dummy(),
+                      politeness=Politeness(), lease_ttl=60,
                       outage_timeout=1, worker="w2")
     gave_up: list[FrontierUnavailable] = []
     f.on_unavailable = gave_up.append
@@ -169,7 +172,8 @@ async def test_past_the_timeout_it_gives_up_at_once_and_changes_nothing(
 async def test_the_password_is_never_shown(proxy: FaultyProxy,
                                            caplog: pytest.LogCaptureFixture) -> None:
     url = proxy.url.replace("redis://", "redis://crawler:s3cr3t-pw@")
-    f = RedisFrontier(url=url, prefix=P, spider=Dummy(), outage_timeout=0.5, worker="w3")
+    f = RedisFrontier(url=url, prefix=P, spider=Dummy(),
+                      politeness=Politeness(), outage_timeout=0.5, worker="w3")
     proxy.down()
     with caplog.at_level(logging.DEBUG):
         await f.size()
@@ -191,7 +195,8 @@ async def test_queued_by_host_counts_each_hosts_pending_requests(
 
 async def test_the_results_kept_for_retries_are_bounded_and_go_with_the_worker(
         proxy: FaultyProxy, redis_client: Any) -> None:
-    f = RedisFrontier(url=proxy.url, prefix=P, spider=Dummy(), worker="w4")
+    f = RedisFrontier(url=proxy.url, prefix=P, spider=Dummy(),
+                      politeness=Politeness(), worker="w4")
     for i in range(redisfrontier.ONCE_RING + 100):  # one push (one token) each
         await f.push([Request(f"http://a.test/{i}")])
     assert redis_client.hlen(P + "once:w4") == redisfrontier.ONCE_RING
