@@ -110,10 +110,6 @@ def test_a_sentinel_url_without_a_service_is_a_usage_error(tmp_path: Path) -> No
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="known regression since the shared frontier moved onto "
-                   "Politeness (merge of the frontier contract and the outage work): after a "
-                   "Sentinel failover the workers find the queue empty and end early; passes on "
-                   "feat/ops alone. Open follow-up, see the issue 14 note")
 @pytest.mark.parametrize("cluster", [True], indirect=True)
 def test_workers_follow_a_failover(tmp_path: Path, cluster: Cluster,
                                    slow_site: tuple[str, set[str]]) -> None:  # noqa: F811
