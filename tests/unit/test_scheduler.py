@@ -127,7 +127,7 @@ async def test_scheduler_download_delay_spaces_requests_per_host(clock: FakeCloc
 
 async def test_a_request_answered_without_a_download_gives_its_delay_back(
         clock: FakeClock) -> None:
-    s = make_scheduler(clock, per_host=8, delay=2.0)
+    s = make_scheduler(clock, per_host=8, download_delay=2.0)
     await s.add([Request(f"http://a.test/{i}") for i in range(4)])
     (r0,) = await s.take(10)
     s.skip_delay(r0)  # served from the cache: no download, no wait for the next one
