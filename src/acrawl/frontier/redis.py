@@ -667,9 +667,13 @@ class RedisFrontier:
         return True
 
     def _back(self) -> None:
+        """Redis answers again. It may have lost its last writes (a replica promoted before it
+        had them, a crash with ``appendfsync everysec``): the fingerprints this worker knew to
+        be recorded are asked again, so that none whose record was lost is dropped."""
         assert self._down_since is not None
         down = time.monotonic() - self._down_since
         self._down_since = None
+        self._known.clear()
         if self._stats is not None:
             self._stats.inc("frontier/outage_ms", round(down * 1000))
         logger.warning("shared frontier: Redis is back after %.1fs", down)
