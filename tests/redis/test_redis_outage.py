@@ -23,6 +23,7 @@ from acrawl.frontier.redis import RedisFrontier
 from acrawl.http import Request
 from acrawl.spider import Spider
 from acrawl.stats import Stats
+from acrawl.urls import fingerprint
 
 pytestmark = pytest.mark.redis
 
@@ -116,7 +117,9 @@ async def test_a_push_whose_reply_was_lost_queues_once(frontier: RedisFrontier,
 
 async def test_an_outage_is_waited_out(frontier: RedisFrontier, proxy: FaultyProxy,
                                        caplog: pytest.LogCaptureFixture) -> None:
-    await frontier.push(requests(4))
+    new = requests(4)
+    await frontier.add_unseen(new, [fingerprint(r) for r in new], None)  # dedup, then queue
+    assert len(frontier._known) == 4  # known to be recorded: not asked again ...
     first = await frontier.pop(1, always)
     proxy.down()
 
@@ -138,6 +141,7 @@ async def test_an_outage_is_waited_out(frontier: RedisFrontier, proxy: FaultyPro
     back = re.search(r"Redis is back after ([\d.]+)s", caplog.text)
     assert back and float(back.group(1)) >= 1.4, caplog.text
     assert frontier._stats is not None and frontier._stats["frontier/outages"] == 1
+    assert not frontier._known  # ... until Redis went away (it may have lost records)
     assert await frontier.size() == 0
 
 
@@ -203,3 +207,29 @@ async def test_the_results_kept_for_retries_are_bounded_and_go_with_the_worker(
     assert 0 < redis_client.ttl(P + "once:w4") <= 86400
     await f.close()
     assert not redis_client.exists(P + "once:w4")
+
+
+async def test_a_lease_redis_lost_is_forgotten_so_its_reused_id_is_not_acknowledged(
+        frontier: RedisFrontier, proxy: FaultyProxy, redis_client: Any) -> None:
+    """Redis came back without its last writes (a crash, a failover to a lagging replica):
+    a request this worker holds is not leased to it any more, and its id is given to a new
+    request. Acknowledging the old one must not delete the new one."""
+    await frontier.push(requests(1))
+    [old] = await frontier.pop(1, always)
+    [(_, rid)] = frontier._leased.values()
+    # what a Redis that lost the last second looks like: the request, its lease, the counter
+    redis_client.delete(P + "seq", P + "q:h0.test")
+    for key in ("req", "lease"):
+        redis_client.hdel(P + key, rid)
+    redis_client.zrem(P + "leases", rid)
+    redis_client.srem(P + "mine:w1", rid)
+    proxy.down()  # (the restart that lost them)
+    proxy.up()
+    await frontier.push([Request("http://new.test/")])  # gets the same id again
+    assert redis_client.hexists(P + "req", rid)
+    [new] = await frontier.pop(5, always)
+    assert new.url == "http://new.test/"
+    await frontier.done([old])  # forgotten: acknowledges nothing
+    assert redis_client.hexists(P + "req", rid)
+    await frontier.done([new])
+    assert not redis_client.hexists(P + "req", rid)

@@ -34,7 +34,9 @@ class Cluster:
         self.folder = folder
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.master, self.sentinel = free_port(), free_port()
-        self._start(binary, "master", ["--port", str(self.master)])
+        # (no 5 s wait before the first sync of a replica: the default for diskless syncs)
+        self._start(binary, "master", ["--port", str(self.master),
+                                       "--repl-diskless-sync-delay", "0"])
         if replica:
             self.replica = free_port()
             self._start(binary, "replica", ["--port", str(self.replica), "--replicaof",
@@ -47,6 +49,11 @@ class Cluster:
         self._start(binary, "sentinel", [str(conf), "--sentinel"], port=self.sentinel)
         if replica:
             self._wait(lambda: len(self._sentinel().sentinel_slaves("crawl")) > 0, "replica")
+            self._wait(self.replica_in_sync, "the replica's first sync")
+
+    def replica_in_sync(self) -> bool:
+        info = redis.Redis(host="127.0.0.1", port=self.replica).info("replication")
+        return bool(info.get("master_link_status") == "up")
 
     @property
     def url(self) -> str:
@@ -126,6 +133,7 @@ def test_workers_follow_a_failover(tmp_path: Path, cluster: Cluster,
             assert time.monotonic() < deadline and all(p.poll() is None for p in procs), logs(
                 tmp_path)
             time.sleep(0.05)
+        assert cluster.replica_in_sync()  # (else a failover would lose the crawl)
         cluster.kill_master()
         for p in procs:
             p.wait(timeout=150)

@@ -376,20 +376,27 @@ return out
 
 
 # ARGV: prefix, worker, then the ids this worker knows it holds. Every other request leased to
-# it (by a pop whose reply was lost) goes back to its queue now; returns how many.
+# it (by a pop whose reply was lost) goes back to its queue now. Returns how many, then the
+# known ids that are not leased to it any more (expired and reclaimed, or lost by Redis).
 _LUA_ORPHANS = _LUA_COMMON + r"""
 local W = ARGV[2]
 local known = {}
 for i = 3, #ARGV do known[ARGV[i]] = true end
 local now = now_us()
 local n = 0
+local mine = {}
 for _, id in ipairs(redis.call('SMEMBERS', P .. 'mine:' .. W)) do
+  mine[id] = true
   if not known[id] then
     requeue(id, now)
     n = n + 1
   end
 end
-return n
+local out = {n}
+for i = 3, #ARGV do
+  if not mine[ARGV[i]] then out[#out + 1] = ARGV[i] end
+end
+return out
 """
 
 
@@ -680,25 +687,45 @@ class RedisFrontier:
         return True
 
     def _back(self) -> None:
+        """Redis answers again. It may have lost its last writes (a replica promoted before it
+        had them, a crash with ``appendfsync everysec``): the fingerprints this worker knew to
+        be recorded are asked again, so that none whose record was lost is dropped."""
         assert self._down_since is not None
         down = time.monotonic() - self._down_since
         self._down_since = None
+        self._known.clear()
         if self._stats is not None:
             self._stats.inc("frontier/outage_ms", round(down * 1000))
         logger.warning("shared frontier: Redis is back after %.1fs", down)
 
     async def _reconcile(self) -> None:
-        """After an outage: give back the requests Redis leased to this worker that it does
-        not know of -- a pop whose reply was lost -- instead of leaving them leased until their
-        lease expires. Called by :meth:`pop`, under its lock (no pop reply is on its way)."""
+        """After an outage, make this worker's leases and Redis's agree: give back the
+        requests Redis leased to it that it does not know of (a pop whose reply was lost)
+        instead of leaving them leased until their lease expires, and forget those it holds
+        that Redis no longer leases to it (expired and reclaimed, or lost by a Redis that came
+        back without its last writes: their ids may be given to new requests, which an
+        acknowledgement of the old ones must not delete). Called by :meth:`pop`, under its
+        lock (no pop reply is on its way)."""
         outages = self._outages
         known = [rid for _req, rid in self._leased.values()]
-        n = int(await self._run("orphans", [self.worker, *known], gone=0))
+        reply = await self._run("orphans", [self.worker, *known])
+        if reply is None:  # the frontier gave up
+            return
         if self._outages == outages and self.unavailable is None:
             self._reconciled = outages
+        n = int(reply[0])
         if n:
             logger.warning("shared frontier: %d requests leased by a pop whose reply was lost "
                            "returned to the queue", n)
+        lost = {rid.decode() for rid in reply[1:]}
+        if lost:
+            for key, (_req, rid) in list(self._leased.items()):
+                if rid in lost:
+                    del self._leased[key]
+                    self._slots.pop(rid, None)
+            logger.warning("shared frontier: %d requests of this worker are no longer leased "
+                           "to it (expired, or lost by Redis): left to the other workers",
+                           len(lost))
 
     async def _start(self) -> None:
         if self._started:
@@ -847,6 +874,10 @@ class RedisFrontier:
         if limit <= 0:
             return []
         async with self._pop_lock:
+            # after an outage: before this pop (stale leases out of the way) and after it
+            # (if its own reply was lost)
+            if self._reconciled != self._outages and self.unavailable is None:
+                await self._reconcile()
             out = await self._pop(limit, claim)
             if self._reconciled != self._outages and self.unavailable is None:
                 await self._reconcile()
