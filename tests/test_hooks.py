@@ -649,6 +649,51 @@ async def test_hook_response_received(shop: Served) -> None:
         assert log[at + 1] == ("callback", response.url)
 
 
+async def test_hook_response_received_a_raising_observer_spares_the_others(
+        shop: Served, caplog: pytest.LogCaptureFixture) -> None:
+    """Observation hooks are called directly (not through pluggy's loop): in pluggy's order,
+    each with only the arguments it names, and one plugin raising does not keep the next one
+    from seeing the page; a hook wrapper still gets pluggy's own loop."""
+    order: list[str] = []
+
+    class Broken:
+        @hookimpl(tryfirst=True)
+        def acrawl_response_received(self) -> None:
+            order.append("broken")
+            raise RuntimeError("observer exploded")
+
+    class Counting:
+        def __init__(self) -> None:
+            self.urls: list[str] = []
+
+        @hookimpl
+        def acrawl_response_received(self, response: Response) -> None:
+            order.append("counting")
+            self.urls.append(response.url)
+
+    counting = Counting()
+    crawler = make_crawler(LoggingSpider, Broken(), counting, start_urls=[shop.base_url + "/"],
+                           log=[])
+    await crawler.crawl()
+    assert len(counting.urls) == 14 and order[:2] == ["broken", "counting"]
+    assert caplog.text.count("plugin Broken: hook acrawl_response_received raised") == 14
+
+    class Wrapping:
+        def __init__(self) -> None:
+            self.seen = 0
+
+        @hookimpl(wrapper=True)
+        def acrawl_response_received(self, response: Response) -> Any:
+            self.seen += 1
+            return (yield)
+
+    wrapping, counting = Wrapping(), Counting()
+    crawler = make_crawler(LoggingSpider, wrapping, counting,
+                           start_urls=[shop.base_url + "/"], log=[])
+    await crawler.crawl()
+    assert wrapping.seen == 14 and len(counting.urls) == 14
+
+
 async def test_hook_response_received_not_for_redirects() -> None:
     async with await serve(LinkSite(pages=3)) as served:
         plugin = Received([])

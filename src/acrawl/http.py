@@ -219,6 +219,12 @@ class Response:
     _base_url: str = attrs.field(default=_UNSET, init=False, repr=False)
     _joiner: Joiner | None = attrs.field(default=None, init=False, repr=False)
 
+    def replace(self, **changes: Any) -> Response:
+        """A copy with ``changes`` applied (Scrapy's ``Response.replace``): ``body``,
+        ``status``, ``headers``, ``url``, ``flags``...; the copy decodes and parses its own
+        body, nothing cached is carried over."""
+        return attrs.evolve(self, **changes)
+
     # -- decoding -------------------------------------------------------------------------------
     @property
     def meta(self) -> dict[str, Any]:

@@ -194,6 +194,24 @@ def _by_keyword(func: Callable[..., Any],
     return call
 
 
+def _positional(func: Callable[..., Any], argnames: tuple[str, ...],
+                spec: tuple[str, ...]) -> Callable[..., Any]:
+    """An observation hook's implementation (taking any subset of the hook's arguments, as
+    pluggy allows) called with all of them positionally, in the hookspec's order."""
+    if argnames == spec:
+        return func
+    picks = [spec.index(a) for a in argnames]
+    if len(picks) == 1:
+        only = picks[0]
+        return lambda *args: func(args[only])
+    return lambda *args: func(*[args[i] for i in picks])
+
+
+#: the observation hooks: results ignored, a raising plugin logged and the others still called
+_OBSERVATIONS = ("acrawl_request_scheduled", "acrawl_request_dropped",
+                 "acrawl_response_received", "acrawl_item_scraped", "acrawl_error")
+
+
 class Hooks:
     """Typed calls into the plugins; each method states how results combine."""
 
@@ -213,11 +231,22 @@ class Hooks:
             (_plugin_label(self.pm, impl), _by_keyword(impl.function, tuple(impl.argnames)))
             for impl in reversed(impls) if not (impl.hookwrapper or impl.wrapper)
         ]
-        self._observe = {
-            name: bool(getattr(h, name).get_hookimpls())
-            for name in ("acrawl_request_scheduled", "acrawl_request_dropped",
-                         "acrawl_response_received", "acrawl_item_scraped", "acrawl_error")
-        }
+        self._observe = {name: bool(getattr(h, name).get_hookimpls()) for name in _OBSERVATIONS}
+        #: observation hook -> its implementations as direct calls (in pluggy's order), or
+        #: None where a hook wrapper needs pluggy's own call loop; some run once per page or
+        #: per request, where pluggy's per-call argument handling shows
+        self._observers: dict[str, list[tuple[str, Callable[..., Any]]] | None] = {}
+        for name in _OBSERVATIONS:
+            caller = getattr(h, name)
+            impls = caller.get_hookimpls()
+            spec = tuple(caller.spec.argnames) if caller.spec is not None else ()
+            if any(i.hookwrapper or i.wrapper for i in impls) or not spec:
+                self._observers[name] = None
+            else:
+                self._observers[name] = [
+                    (_plugin_label(self.pm, impl),
+                     _positional(impl.function, tuple(impl.argnames), spec))
+                    for impl in reversed(impls)]
         self._extractors = bool(h.acrawl_extract_links.get_hookimpls())
 
     def observes(self, hook: str) -> bool:
@@ -313,16 +342,16 @@ class Hooks:
 
     def request_scheduled(self, request: Request, spider: Spider) -> None:
         if self._observe["acrawl_request_scheduled"]:
-            self._safe("acrawl_request_scheduled", request=request, spider=spider)
+            self._notify("acrawl_request_scheduled", request, spider)
 
     def request_dropped(self, request: Request, reason: str, spider: Spider) -> None:
         if self._observe["acrawl_request_dropped"]:
-            self._safe("acrawl_request_dropped", request=request, reason=reason, spider=spider)
+            self._notify("acrawl_request_dropped", request, reason, spider)
 
     # -- responses and items --------------------------------------------------------------------
     def response_received(self, response: Response, spider: Spider) -> None:
         if self._observe["acrawl_response_received"]:
-            self._safe("acrawl_response_received", response=response, spider=spider)
+            self._notify("acrawl_response_received", response, spider)
 
     def extract_links(self, response: Response, spider: Spider) -> list[str | Link]:
         """Links from every extractor, concatenated (not yet resolved or deduplicated)."""
@@ -336,11 +365,25 @@ class Hooks:
 
     def item_scraped(self, item: Any, response: Response, spider: Spider) -> None:
         if self._observe["acrawl_item_scraped"]:
-            self._safe("acrawl_item_scraped", item=item, response=response, spider=spider)
+            self._notify("acrawl_item_scraped", item, response, spider)
 
     def error(self, exception: BaseException, request: Request | None, spider: Spider) -> None:
         if self._observe["acrawl_error"]:
-            self._safe("acrawl_error", exception=exception, request=request, spider=spider)
+            self._notify("acrawl_error", exception, request, spider)
+
+    def _notify(self, name: str, *args: Any) -> None:
+        """Call an observation hook's implementations with the hook's arguments, in order;
+        one that raises is logged (never fatal) and the others are still called."""
+        observers = self._observers[name]
+        if observers is None:  # hook wrappers: pluggy's call loop
+            spec = getattr(self._h, name).spec.argnames
+            self._safe(name, **dict(zip(spec, args, strict=True)))
+            return
+        for label, func in observers:
+            try:
+                func(*args)
+            except Exception:
+                logger.exception("plugin %s: hook %s raised", label, name)
 
     def _safe(self, name: str, **kwargs: Any) -> None:
         """Call an observation hook; a plugin that raises is logged, never fatal."""

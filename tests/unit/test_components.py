@@ -162,6 +162,47 @@ async def test_process_exception_recovers_a_download_error(crawl: Any, closed_po
     assert spider.failures == []
 
 
+class Deferred:
+    """Plain methods that return awaitables (as a callable with an async ``__call__`` does):
+    awaited like async methods, and what the awaitable raises names the middleware."""
+
+    def process_request(self, request: acrawl.Request, spider: Any) -> Any:
+        return self._request(request)
+
+    async def _request(self, request: acrawl.Request) -> None:
+        await asyncio.sleep(0)
+        if request.url.endswith("/broken"):
+            raise RuntimeError("deferred failure")
+        request.headers["X-Deferred"] = "yes"
+
+    def process_response(self, request: acrawl.Request, response: acrawl.Response,
+                         spider: Any) -> Any:
+        return self._response(response)
+
+    async def _response(self, response: acrawl.Response) -> acrawl.Response:
+        await asyncio.sleep(0)
+        return response.replace(status=299)
+
+
+async def test_plain_methods_returning_awaitables_are_awaited(crawl: Any, serve_app: Any,
+                                                              site: Site) -> None:
+    class Spider(Pages):
+        middlewares = [Deferred]
+        handle_httpstatus_list = [299]
+
+    routes = {"/": site.handler(links("/broken")), "/broken": site.handler("<html>no</html>")}
+    async with serve_app(routes) as base:
+        result, spider = await crawl(Spider, start_urls=[base + "/"],
+                                     settings={"obey_robots": False})
+    assert [r.headers.get("X-Deferred") for r in site.log] == ["yes"]  # /broken never sent
+    assert [r.status for r in spider.seen] == [299]
+    assert result.stats["errors/middleware"] == 1
+    [failure] = spider.failures
+    assert isinstance(failure.exception, ComponentError)
+    assert "'Deferred' process_request raised RuntimeError: deferred failure" in str(
+        failure.exception)
+
+
 async def test_hook_middlewares_from_a_plugin_take_effect(
     crawl: Any, serve_app: Any, site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -390,3 +390,15 @@ def test_selector_results_match_parsel() -> None:
     for query in ("count(//a)", "//a/@href", "string(//p)", "//p[1]/text()", "boolean(//a)"):
         assert r.xpath(query).getall() == plain.xpath(query).getall()
     assert r.css("a::attr(href)").re(r"\w") == plain.css("a::attr(href)").re(r"\w")
+
+
+def test_response_replace_makes_a_copy_that_parses_its_own_body() -> None:
+    request = Request("http://a.test/d/")
+    response = Response(url="http://a.test/d/", status=200, headers={"Content-Type": "text/html"},
+                        body=b'<a href="x">x</a>', request=request)
+    assert response.css("a::attr(href)").get() == "x"  # parsed and cached
+    copy = response.replace(body=b'<a href="y">y</a>', status=201, flags=["cached"])
+    assert (copy.status, copy.flags, copy.request) == (201, ["cached"], request)
+    assert copy.css("a::attr(href)").get() == "y" and copy.text == '<a href="y">y</a>'
+    assert copy.follow("y").url == "http://a.test/d/y"
+    assert (response.status, response.text, response.flags) == (200, '<a href="x">x</a>', [])

@@ -23,6 +23,7 @@ import logging
 import random
 import reprlib
 import time
+import types
 from collections.abc import AsyncIterable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
 __all__ = ["Downloader", "Engine", "ItemWriter"]
 
 logger = logging.getLogger(__name__)
+#: what a sync callback usually returns: iterated without asking whether it is an item
+_ITERABLES = (types.GeneratorType, list, tuple)
 _debug = functools.partial(logger.isEnabledFor, logging.DEBUG)
 
 #: spider methods a callback given by name (from a stored request, say) may not be
@@ -674,7 +677,10 @@ class Engine:
                     result = await result
                 if result is None:
                     pass
-                elif isinstance(result, Request) or to_item(result) is not None:
+                # a generator or a list (a plain callback's output) is asked nothing more; an
+                # item type is decided before the iterables (a dict or an item class iterates)
+                elif type(result) not in _ITERABLES and (
+                        isinstance(result, Request) or to_item(result) is not None):
                     route(result, requests, items, depth, request, name)
                 elif isinstance(result, AsyncIterable):
                     async for out in result:

@@ -44,6 +44,7 @@ __all__ = ["DownloadChain", "SpiderOutputChain"]
 
 Fetch = Callable[[Request], Awaitable[Response]]
 _Step = tuple[str, Callable[..., Any], bool]  # (name, bound method, async)
+_OUTCOMES = (Response, Request)
 
 
 def _steps(slots: Sequence[Slot], method: str) -> list[_Step]:
@@ -79,9 +80,14 @@ class DownloadChain:
     async def run(self, request: Request, fetch: Fetch) -> Response | Request:
         response: Response | None = None
         for step in self._requests:
-            out = await self._call(step, "process_request", request)
+            out = (await self._call(step, "process_request", request) if step[2]
+                   else self._call_sync(step, "process_request", request))
             if out is None:
                 continue
+            if not isinstance(out, _OUTCOMES) and inspect.isawaitable(out):
+                out = await self._settle(step, "process_request", request, out)
+                if out is None:
+                    continue
             if isinstance(out, Response):
                 response = out
                 break
@@ -101,10 +107,15 @@ class DownloadChain:
 
     async def _exception(self, request: Request, exc: DownloadError) -> Response | Request:
         for step in self._exceptions:
-            out = await self._call(step, "process_exception", request, exc)
+            out = (await self._call(step, "process_exception", request, exc) if step[2]
+                   else self._call_sync(step, "process_exception", request, exc))
             if out is None:
                 continue
-            if isinstance(out, Response | Request):
+            if not isinstance(out, _OUTCOMES) and inspect.isawaitable(out):
+                out = await self._settle(step, "process_exception", request, out)
+                if out is None:
+                    continue
+            if isinstance(out, _OUTCOMES):
                 return out
             raise _bad_return(step[0], "process_exception", request, out,
                               "None, a Response or a Request")
@@ -112,7 +123,13 @@ class DownloadChain:
 
     async def _response(self, request: Request, response: Response) -> Response | Request:
         for step in self._responses:
-            out = await self._call(step, "process_response", request, response)
+            out = (await self._call(step, "process_response", request, response) if step[2]
+                   else self._call_sync(step, "process_response", request, response))
+            if type(out) is Response:  # the common case
+                response = out
+                continue
+            if not isinstance(out, _OUTCOMES) and inspect.isawaitable(out):
+                out = await self._settle(step, "process_response", request, out)
             if isinstance(out, Response):
                 response = out
             elif isinstance(out, Request):
@@ -122,21 +139,40 @@ class DownloadChain:
                                   "a Response or a Request")
         return response
 
-    async def _call(self, step: _Step, method: str, request: Request, *args: Any) -> Any:
-        """One middleware method, awaited if async; what it raises on purpose
-        (``IgnoreRequest``, a ``DownloadError``) goes on, anything else is its failure."""
-        name, func, asynchronous = step
+    # A method is called directly when it is a plain function (no coroutine per call on the
+    # hot path), awaited when it is a coroutine function; a plain function that returns an
+    # awaitable (a callable object with an async ``__call__``, say) has that awaited too.
+    # What a method raises on purpose (``IgnoreRequest``, a ``DownloadError``) goes on,
+    # anything else is its failure.
+    def _call_sync(self, step: _Step, method: str, request: Request, *args: Any) -> Any:
+        name, func, _asynchronous = step
         try:
-            out = (await func(request, *args, self.spider) if asynchronous
-                   else func(request, *args, self.spider))
-            if inspect.isawaitable(out):
-                out = await out
+            return func(request, *args, self.spider)
         except (IgnoreRequest, DownloadError) as exc:
             _own(exc, request, name)
             raise
         except Exception as exc:
             raise _failed(name, method, request, exc) from exc
-        return out
+
+    async def _call(self, step: _Step, method: str, request: Request, *args: Any) -> Any:
+        name, func, _asynchronous = step
+        try:
+            return await func(request, *args, self.spider)
+        except (IgnoreRequest, DownloadError) as exc:
+            _own(exc, request, name)
+            raise
+        except Exception as exc:
+            raise _failed(name, method, request, exc) from exc
+
+    async def _settle(self, step: _Step, method: str, request: Request, pending: Any) -> Any:
+        name = step[0]
+        try:
+            return await pending
+        except (IgnoreRequest, DownloadError) as exc:
+            _own(exc, request, name)
+            raise
+        except Exception as exc:
+            raise _failed(name, method, request, exc) from exc
 
     def __len__(self) -> int:
         return len(self.slots)

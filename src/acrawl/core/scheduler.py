@@ -105,11 +105,12 @@ class Scheduler:
         of the host counts from when it was sent: wait for that first."""
         host = request.host
         politeness = self.politeness
-        if politeness.delay(host):
+        delay = politeness.delay(host)
+        if delay:
             while (previous := self._unsent.get(host)) is not None:
                 await asyncio.shield(previous[1])
         wait = politeness.started(host)
-        if politeness.delay(host):
+        if delay:
             self._unsent[host] = (request, asyncio.get_running_loop().create_future())
         if wait > 0:
             await asyncio.sleep(wait)
@@ -117,15 +118,16 @@ class Scheduler:
     def sent(self, request: Request) -> None:
         """``request`` is being sent now (the downloader's connection for it is ready): its
         host's delay counts from this moment, not from when ``pace`` let it go."""
-        self.politeness.sent(request.host)
+        host = request.host
+        self.politeness.sent(host)
         if self._unsent:
-            self._settle(request)
+            self._settle(request, host)
 
-    def _settle(self, request: Request) -> None:
+    def _settle(self, request: Request, host: str) -> None:
         """``request`` was sent or is finished: the next request of its host may be paced."""
-        entry = self._unsent.get(request.host)
+        entry = self._unsent.get(host)
         if entry is not None and entry[0] is request:
-            del self._unsent[request.host]
+            del self._unsent[host]
             if not entry[1].done():
                 entry[1].set_result(None)
 
@@ -138,9 +140,10 @@ class Scheduler:
     def release(self, request: Request) -> None:
         """Free the host slot ``request`` held (call once per taken request); the queue is
         told too (a shared one frees the slot for every worker)."""
+        host = request.host
         if self._unsent:  # finished without being sent (a failed connection): not waited for
-            self._settle(request)
-        self.politeness.release(request.host)
+            self._settle(request, host)
+        self.politeness.release(host)
         self.queue.release(request)
 
     async def done(self, requests: Sequence[Request]) -> None:

@@ -416,7 +416,7 @@ class AiohttpDownloader(Downloader):
                     await self._check_through_proxy(host, request)
             limit = meta.get("download_maxsize") or limit  # Scrapy's per-request limit
         headers = request.headers
-        if any(k.lower() == "proxy-authorization" for k in headers):
+        if "proxy-authorization" in map(str.lower, headers):
             headers = {k: v for k, v in headers.items() if k.lower() != "proxy-authorization"}
         if proxy_headers is not None and scheme != "https":
             # plain http: the request itself goes to the proxy, with the proxy's credentials

@@ -254,10 +254,14 @@ class MemoryQueue(RequestQueue):
     ) -> list[Request]:
         """As the default, without its :meth:`encode` pass: requests are kept as objects, so
         every one can be stored (this runs once per extracted link)."""
-        check = [fp for fp in fingerprints if fp is not None]
-        flags = iter(await dupefilter.add(check) if check else ())
-        accepted = [r for r, fp in zip(requests, fingerprints, strict=True)
-                    if fp is None or next(flags)]
+        if None not in fingerprints:  # the common case: every request is checked
+            new = await dupefilter.add(fingerprints)  # type: ignore[arg-type]
+            accepted = list(itertools.compress(requests, new))
+        else:  # dont_filter requests (no fingerprint) are always accepted
+            check = [fp for fp in fingerprints if fp is not None]
+            flags = iter(await dupefilter.add(check) if check else ())
+            accepted = [r for r, fp in zip(requests, fingerprints, strict=True)
+                        if fp is None or next(flags)]
         if accepted:
             await self.push(accepted)
         return accepted

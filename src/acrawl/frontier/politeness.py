@@ -96,6 +96,8 @@ class Politeness:
         d = self.download_delay
         if self._crawl_delay is not None:
             d = max(d, self._crawl_delay(host) or 0.0)
+        if not self._adaptive:
+            return d
         adaptive = self._adaptive.get(host)
         return max(d, adaptive) if adaptive else d
 

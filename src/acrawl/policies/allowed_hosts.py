@@ -14,6 +14,7 @@ from ..hookspecs import hookimpl
 from ..urls import _split, host_key, hostname
 
 if TYPE_CHECKING:
+    from ..http import Request
     from ..spider import Spider
 
 __all__ = ["PLUGIN_NAME", "HostMatcher", "acrawl_filter_url"]
@@ -77,10 +78,14 @@ def matcher_for(spider: Spider) -> HostMatcher:
 
 
 @hookimpl
-def acrawl_filter_url(url: str, spider: Spider) -> bool | None:
-    """Drop URLs whose host is not in ``spider.allowed_hosts`` (when that list is non-empty)."""
-    m = matcher_for(spider)
+def acrawl_filter_url(url: str, request: Request, spider: Spider) -> bool | None:
+    """Drop URLs whose host is not in ``spider.allowed_hosts`` (when that list is non-empty).
+    (It takes all three arguments and looks the common case up inline: the engine calls it
+    once per extracted link.)"""
+    m = _matchers.get(id(spider)) or matcher_for(spider)
     if m.empty:
         return None
     host, key = _split(url)
+    if host in m._exact:
+        return None
     return None if m.allows_host(host, key) else False

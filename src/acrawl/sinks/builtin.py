@@ -21,6 +21,7 @@ import csv
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import gzip
 import io
 import itertools
@@ -456,26 +457,35 @@ class CsvSink(_FileSink):
 
 
 #: characters XML 1.0 cannot hold (C0 controls but tab/CR/LF, lone surrogates, U+FFFE/F)
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_NOT_XML = "[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 #: XML 1.0 (5th edition) name characters, without the colon (namespaces)
 _NAME_START = ("A-Z_a-z\xc0-\xd6\xd8-\xf6\xf8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d"
                "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd"
                "\U00010000-\U000effff")
-_NOT_IN_NAME = re.compile(f"[^{_NAME_START}\\-.0-9\xb7\u0300-\u036f\u203f-\u2040]")
-_NAME_STARTS = re.compile(f"[{_NAME_START}]")
 _XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _XML_DEPTH = 32  # nesting written as elements; deeper values become text
+
+
+@functools.cache
+def _xml_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """(not XML, not in a name, starts a name), compiled when an XML output first needs
+    them: their large character classes take about 10 ms to compile, which every other
+    crawl would pay at start-up."""
+    return (re.compile(_NOT_XML),
+            re.compile(f"[^{_NAME_START}\\-.0-9\xb7\u0300-\u036f\u203f-\u2040]"),
+            re.compile(f"[{_NAME_START}]"))
 
 
 def _xml_name(name: Any) -> str:
     """``name`` as an XML element name: characters other than letters, digits, ``_``, ``-``
     and ``.`` become ``_``, and a name that cannot start one gets a leading ``_``."""
-    text = _NOT_IN_NAME.sub("_", str(name))
-    return text if _NAME_STARTS.match(text) else "_" + text
+    _, not_in_name, name_starts = _xml_patterns()
+    text = not_in_name.sub("_", str(name))
+    return text if name_starts.match(text) else "_" + text
 
 
 def _xml_text(value: str) -> str:
-    return _NOT_XML.sub("\ufffd", value).translate(_XML_ESCAPES)
+    return _xml_patterns()[0].sub("\ufffd", value).translate(_XML_ESCAPES)
 
 
 def _xml_value(value: Any, depth: int = 0) -> str:
