@@ -21,9 +21,10 @@ import attrs
 
 from .core.components import Slot, assemble, component_name, load
 from .core.engine import Downloader, Engine
-from .core.middleware import DownloadChain, SpiderOutputChain
+from .core.middleware import DownloadChain
 from .core.pipelines import ItemPipelines
 from .core.scheduler import Scheduler
+from .core.spidermw import SpiderMiddlewares
 from .download.downloader import AiohttpDownloader
 from .download.handlers import HandlerRouter
 from .errors import ComponentError, ConfigError, DownloadError, DropItem, TooManyRedirects
@@ -365,7 +366,7 @@ class Crawler:
                     self._commit_shared if self.frontier is not None else None),
                 durable=self.state is not None or self.frontier is not None,
                 chain=DownloadChain(middlewares, self.spider),
-                spider_output=SpiderOutputChain(spider_mws, self.spider),
+                spider_middlewares=SpiderMiddlewares(spider_mws, self.spider),
                 pipelines=ItemPipelines(pipelines, self.spider, on_drop=self._item_dropped,
                                         on_error=self._pipeline_error),
             )
@@ -400,7 +401,7 @@ class Crawler:
     def components(
         self, gates: list[Gate] | None = None,
     ) -> tuple[list[Slot], list[Slot], list[Slot]]:
-        """The downloader middlewares, spider-output middlewares and item pipelines of this
+        """The downloader middlewares, spider middlewares and item pipelines of this
         crawl, each in the order it runs (``acrawl-run SPIDER --list-components``).
         ConfigError if one cannot be loaded or ``disable`` names an unknown component."""
         s, spider = self.settings, self.spider

@@ -1,5 +1,5 @@
-"""Components: the downloader middlewares, spider-output middlewares and item pipelines a
-crawl runs — how they are declared, loaded, named, ordered, switched off and listed.
+"""Components: the downloader middlewares, spider middlewares and item pipelines a crawl
+runs — how they are declared, loaded, named, ordered, switched off and listed.
 
 >>> slots = assemble(
 ...     builtins_before=[Slot("robots", robots)],
@@ -38,7 +38,9 @@ __all__ = ["KINDS", "Slot", "assemble", "component_name", "is_async", "load"]
 #: kind -> the methods that make an object a component of that kind
 KINDS: dict[str, tuple[str, ...]] = {
     "middleware": ("process_request", "process_response", "process_exception"),
-    "spider middleware": ("process_spider_output",),
+    "spider middleware": ("process_spider_output", "process_spider_input",
+                          "process_spider_exception", "process_start_requests",
+                          "process_start"),
     "pipeline": ("process_item",),
 }
 
@@ -103,6 +105,12 @@ def load(spec: Any, kind: str, *, crawler: Any, settings: Any) -> Any:
             raise ConfigError(f"{kind} {label!r} failed to start: {type(exc).__name__}: {exc}"
                               ) from None
     methods = KINDS[kind]
+    if kind == "spider middleware" and callable(
+            getattr(obj, "process_spider_output_async", None)) and not callable(
+            getattr(obj, "process_spider_output", None)):
+        # Scrapy skips such a method (with an error in its log): here it is said at once
+        raise ConfigError(f"{kind} {label!r} has process_spider_output_async but no "
+                          "process_spider_output: rename it to process_spider_output")
     if not any(callable(getattr(obj, m, None)) for m in methods):
         raise ConfigError(f"{kind} {label!r} has none of the methods "
                           f"{', '.join(methods)}")
@@ -130,3 +138,4 @@ def assemble(
 
     chain = [*place(builtins_before), *own, *place(builtins_after)]
     return [s for s in chain if s.name not in off]
+
