@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from .core.components import Slot, assemble, component_name, load
+from .core.components import Lifecycle, Slot, assemble, component_name, load
 from .core.engine import Downloader, Engine
 from .core.middleware import DownloadChain
 from .core.pipelines import ItemPipelines
@@ -369,6 +369,9 @@ class Crawler:
                 spider_middlewares=SpiderMiddlewares(spider_mws, self.spider),
                 pipelines=ItemPipelines(pipelines, self.spider, on_drop=self._item_dropped,
                                         on_error=self._pipeline_error),
+                lifecycle=Lifecycle(
+                    [("middleware", middlewares), ("spider middleware", spider_mws)],
+                    self.spider, skip=[slot.component for slot in pipelines]),
             )
             self.view = CrawlView(
                 stats=self.stats, hosts=self.host_stats, pending=scheduler.pending,
@@ -382,12 +385,17 @@ class Crawler:
         finally:
             for gate in gates:
                 await _quietly(gate.close())
+            # a crawl that never started (a component's open_spider raised) wrote nothing:
+            # leave no new output file that would block the next run (as _open_sinks does)
+            unused = self.state is None and (self.engine is None or not self.engine.started)
             for sink in sinks:
                 try:
                     await sink.close()
                 except Exception:
                     self.stats.inc("errors/sink")
                     logger.exception("sink %r failed to close", sink)
+                if unused and hasattr(sink, "discard"):
+                    sink.discard()
             await _quietly(self.downloader.close())
             for handler in self._handlers:
                 await _quietly(handler.close())

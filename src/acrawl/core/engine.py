@@ -13,6 +13,10 @@ middlewares' ``process_spider_input`` → callback → their ``process_spider_ou
 it raised, ``process_spider_exception``) → requests back to the filters, items through the
 pipelines to the writer → ``queue.done(request)``; or a request instead (a redirect: new, from
 the top; a retry: back to the queue after a backoff). See docs/architecture.md.
+
+The components' ``open_spider`` run before the first request (middlewares, then pipelines) and
+their ``close_spider`` after the last item is written (pipelines, then middlewares), also when
+the crawl fails or is stopped.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ if TYPE_CHECKING:
     from ..sinks.base import Sink
     from ..spider import Spider
     from ..stats import Stats
+    from .components import Lifecycle
     from .middleware import DownloadChain
     from .pipelines import ItemPipelines
     from .scheduler import Scheduler
@@ -171,6 +176,7 @@ class Engine:
         chain: DownloadChain,
         spider_middlewares: SpiderMiddlewares | None = None,
         pipelines: ItemPipelines | None = None,
+        lifecycle: Lifecycle | None = None,
         fetch: Callable[[str], Any],
         trust: Callable[[str], None] | None = None,
         commit: Callable[[list[Request], list[Sink]], Any] | None = None,
@@ -189,6 +195,9 @@ class Engine:
         self._sm_output = mws is not None and mws.outputs
         self._sm_exception = mws is not None and mws.exceptions
         self.pipelines = pipelines if pipelines else None
+        self.lifecycle = lifecycle if lifecycle else None
+        #: True once every component opened (run() got past open_spider)
+        self.started = False
         self.stats = stats
         self.fetch = fetch
         self._trust = trust
@@ -230,12 +239,19 @@ class Engine:
 
     # -- public ---------------------------------------------------------------------------------
     async def run(self) -> str:
-        """Crawl until the frontier is empty and nothing is in flight, or until stopped."""
-        if self.pipelines is not None:
-            try:
+        """Crawl until the frontier is empty and nothing is in flight, or until stopped.
+
+        First each component's ``open_spider``: one that raises is a ConfigError (the crawl
+        does not start; what opened is closed)."""
+        try:
+            if self.lifecycle is not None:
+                await self.lifecycle.open()
+            if self.pipelines is not None:
                 await self.pipelines.open()
-            except ComponentError as exc:
-                raise ConfigError(str(exc)) from None
+        except ComponentError as exc:
+            await self._close_components()
+            raise ConfigError(str(exc)) from None
+        self.started = True
         self.hooks.crawl_opened(self.spider, self.settings)
         feeder = asyncio.create_task(self._feed(), name="acrawl-start-requests")
         self._closing = asyncio.Event()
@@ -250,14 +266,23 @@ class Engine:
             await self._drain()
             self._closing.set()  # the flusher finishes its write and stops
             await asyncio.gather(flusher, return_exceptions=True)
-            await self.writer.flush()
-            if self.pipelines is not None:
-                await self.pipelines.close()
+            try:
+                await self.writer.flush()
+            finally:
+                await self._close_components()
             self.stats.finish()
             for key, value in self.scheduler.stats().items():
                 self.stats.set(key, value)
             self.hooks.crawl_closed(self.spider, self.stats, self.reason)
         return self.reason
+
+    async def _close_components(self) -> None:
+        """``close_spider`` of the pipelines, then of the middlewares (reverse order); each
+        failure is logged and counted, and the others still close."""
+        if self.pipelines is not None:
+            await self.pipelines.close()
+        if self.lifecycle is not None:
+            await self.lifecycle.close(self._component_failed)
 
     def stop(self, reason: str = "interrupted", *, force: bool = False) -> None:
         """Stop taking requests; in-flight ones finish (``force``: are cancelled)."""
@@ -863,7 +888,7 @@ class Engine:
         return requests, items
 
     def _component_failed(self, exc: ComponentError, request: Request | None = None) -> None:
-        """A spider middleware failed (a middleware outside a download)."""
+        """A middleware failed outside a download (a spider middleware, an open/close)."""
         self.stats.inc("errors/middleware")
         if request is not None:
             logger.error("%s (%s)", exc, request.url, exc_info=exc.wrapped)
