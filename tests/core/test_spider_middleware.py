@@ -328,6 +328,33 @@ async def test_process_spider_input_without_an_errback(
     assert result.errors == 0
 
 
+async def test_an_errback_that_raises_goes_to_process_spider_exception_only_with_a_response(
+    tmp_path: Path,
+) -> None:
+    """Scrapy: the errback called for a rejected response is inside the spider middlewares
+    (what it raises reaches process_spider_exception); one called for a download failure or
+    an unhandled status is not."""
+    recover = Recover()
+
+    class Spider(Pages):
+        spider_middlewares = [RejectB, recover]
+
+        def on_error(self, failure: acrawl.Failure) -> Any:
+            raise RuntimeError(f"errback bug on {failure.request.url}")
+
+    site = Site({"/": links("/a", "/b", "/missing"), "/a": "a", "/b": "b",
+                 "/from-handler": "h"})
+    out = tmp_path / "items.jsonl"
+    async with serve(site) as base:
+        result, spider = await run_crawl(Spider, base=base, outputs=[str(out)])
+    assert [(url, str(exc)) for url, exc in recover.got] == [
+        (base + "/b", f"errback bug on {base}/b")]
+    assert {"recovered": "RuntimeError"} in read_items(out)
+    assert site.hits["/from-handler"] == 1
+    assert result.stats["errors/callback"] == 1  # /missing's errback (a 404): not offered
+    assert sorted(spider.parsed) == ["/", "/a", "/from-handler"]
+
+
 async def test_process_spider_input_runs_last_listed_first_and_an_async_one_too() -> None:
     calls: list[str] = []
 
