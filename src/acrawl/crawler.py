@@ -19,11 +19,12 @@ from typing import Any
 
 import attrs
 
-from .core.components import Slot, assemble, component_name, load
+from .core.components import Lifecycle, Slot, assemble, component_name, load
 from .core.engine import Downloader, Engine
-from .core.middleware import DownloadChain, SpiderOutputChain
+from .core.middleware import DownloadChain
 from .core.pipelines import ItemPipelines
 from .core.scheduler import Scheduler
+from .core.spidermw import SpiderMiddlewares
 from .download.downloader import AiohttpDownloader
 from .download.handlers import HandlerRouter
 from .errors import ComponentError, ConfigError, DownloadError, DropItem, TooManyRedirects
@@ -365,9 +366,12 @@ class Crawler:
                     self._commit_shared if self.frontier is not None else None),
                 durable=self.state is not None or self.frontier is not None,
                 chain=DownloadChain(middlewares, self.spider),
-                spider_output=SpiderOutputChain(spider_mws, self.spider),
+                spider_middlewares=SpiderMiddlewares(spider_mws, self.spider),
                 pipelines=ItemPipelines(pipelines, self.spider, on_drop=self._item_dropped,
                                         on_error=self._pipeline_error),
+                lifecycle=Lifecycle(
+                    [("middleware", middlewares), ("spider middleware", spider_mws)],
+                    self.spider, skip=[slot.component for slot in pipelines]),
             )
             self.view = CrawlView(
                 stats=self.stats, hosts=self.host_stats, pending=scheduler.pending,
@@ -381,12 +385,17 @@ class Crawler:
         finally:
             for gate in gates:
                 await _quietly(gate.close())
+            # a crawl that never started (a component's open_spider raised) wrote nothing:
+            # leave no new output file that would block the next run (as _open_sinks does)
+            unused = self.state is None and (self.engine is None or not self.engine.started)
             for sink in sinks:
                 try:
                     await sink.close()
                 except Exception:
                     self.stats.inc("errors/sink")
                     logger.exception("sink %r failed to close", sink)
+                if unused and hasattr(sink, "discard"):
+                    sink.discard()
             await _quietly(self.downloader.close())
             for handler in self._handlers:
                 await _quietly(handler.close())
@@ -400,7 +409,7 @@ class Crawler:
     def components(
         self, gates: list[Gate] | None = None,
     ) -> tuple[list[Slot], list[Slot], list[Slot]]:
-        """The downloader middlewares, spider-output middlewares and item pipelines of this
+        """The downloader middlewares, spider middlewares and item pipelines of this
         crawl, each in the order it runs (``acrawl-run SPIDER --list-components``).
         ConfigError if one cannot be loaded or ``disable`` names an unknown component."""
         s, spider = self.settings, self.spider

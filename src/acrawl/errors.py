@@ -123,8 +123,9 @@ class HttpError(DownloadError):
 
 class IgnoreRequest(AcrawlError):
     """Drop a request: raise it from a middleware's ``process_request`` (or
-    ``process_response``), as in Scrapy. The request is not downloaded (or its response not
-    used), counted as ``filtered/<reason>``, and its errback gets this exception.
+    ``process_response``, or a spider middleware's ``process_spider_input``), as in Scrapy.
+    The request is not downloaded (or its response not used), counted as
+    ``filtered/<reason>``, and its errback gets this exception.
 
     ``reason`` is the stats key after ``filtered/`` (``"robots"`` from robots.txt); when a
     middleware gives none, the middleware's name is used. ``request`` is filled in by the

@@ -91,9 +91,11 @@ def acrawl_middlewares(settings: Settings, spider: Spider) -> Iterable[Any] | No
 
 @hookspec
 def acrawl_spider_middlewares(settings: Settings, spider: Spider) -> Iterable[Any] | None:
-    """Return spider-output middlewares (objects with ``process_spider_output``) to add.
+    """Return spider middlewares to add: objects with any of ``process_spider_output``,
+    ``process_spider_input``, ``process_spider_exception`` and ``process_start_requests``.
 
-    Called once when the crawl opens; concatenated, after the spider's and the setting's.
+    Called once when the crawl opens; concatenated, after the spider's and the setting's,
+    before the built-in ``max_depth``. See docs/middleware.md.
     """
 
 

@@ -206,7 +206,7 @@ DEFAULT_SETTINGS: tuple[Setting, ...] = (
             "leased without a heartbeat before other workers take them back", check=_positive),
     Setting("middlewares", list, [], "downloader middlewares: import paths (pkg.mod:Class), "
             "after the spider's own"),
-    Setting("spider_middlewares", list, [], "spider-output middlewares: import paths, after "
+    Setting("spider_middlewares", list, [], "spider middlewares: import paths, after "
             "the spider's own"),
     Setting("pipelines", list, [], "item pipelines: import paths, after the spider's own"),
     Setting("disable", list, [], "built-in or named components to switch off "

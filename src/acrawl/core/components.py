@@ -1,5 +1,5 @@
-"""Components: the downloader middlewares, spider-output middlewares and item pipelines a
-crawl runs — how they are declared, loaded, named, ordered, switched off and listed.
+"""Components: the downloader middlewares, spider middlewares and item pipelines a crawl
+runs — how they are declared, loaded, named, ordered, switched off, listed, opened and closed.
 
 >>> slots = assemble(
 ...     builtins_before=[Slot("robots", robots)],
@@ -20,25 +20,37 @@ Order is the order written: built-ins sit at documented places, the user's compo
 them in the order they were declared (spider attribute, then setting, then plugins).
 A user component whose ``name`` is a built-in's takes that built-in's place; ``disable`` takes
 any component out by name.
+
+:class:`Lifecycle` calls the middlewares' ``open_spider(spider)`` when the crawl starts and
+their ``close_spider(spider)`` when it ends (Scrapy's ``spider_opened``/``spider_closed``
+signals, which acrawl has not): each once, in reverse order on close.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import logging
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..errors import ConfigError
+from ..errors import ComponentError, ConfigError
 
-__all__ = ["KINDS", "Slot", "assemble", "component_name", "is_async", "load"]
+if TYPE_CHECKING:
+    from ..spider import Spider
+
+__all__ = ["KINDS", "Lifecycle", "Slot", "assemble", "component_name", "is_async", "load"]
+
+logger = logging.getLogger(__name__)
 
 #: kind -> the methods that make an object a component of that kind
 KINDS: dict[str, tuple[str, ...]] = {
     "middleware": ("process_request", "process_response", "process_exception"),
-    "spider middleware": ("process_spider_output",),
+    "spider middleware": ("process_spider_output", "process_spider_input",
+                          "process_spider_exception", "process_start_requests",
+                          "process_start"),
     "pipeline": ("process_item",),
 }
 
@@ -100,9 +112,19 @@ def load(spec: Any, kind: str, *, crawler: Any, settings: Any) -> Any:
         except ConfigError:
             raise
         except Exception as exc:
+            hint = ""
+            if isinstance(exc, AttributeError) and exc.name == "signals":
+                hint = ("; acrawl has no crawler.signals: define open_spider(spider) and "
+                        "close_spider(spider) on the component instead (docs/middleware.md)")
             raise ConfigError(f"{kind} {label!r} failed to start: {type(exc).__name__}: {exc}"
-                              ) from None
+                              f"{hint}") from None
     methods = KINDS[kind]
+    if kind == "spider middleware" and callable(
+            getattr(obj, "process_spider_output_async", None)) and not callable(
+            getattr(obj, "process_spider_output", None)):
+        # Scrapy skips such a method (with an error in its log): here it is said at once
+        raise ConfigError(f"{kind} {label!r} has process_spider_output_async but no "
+                          "process_spider_output: rename it to process_spider_output")
     if not any(callable(getattr(obj, m, None)) for m in methods):
         raise ConfigError(f"{kind} {label!r} has none of the methods "
                           f"{', '.join(methods)}")
@@ -130,3 +152,70 @@ def assemble(
 
     chain = [*place(builtins_before), *own, *place(builtins_after)]
     return [s for s in chain if s.name not in off]
+
+
+class Lifecycle:
+    """``open_spider(spider)`` and ``close_spider(spider)`` of the components that have them,
+    sync or async: each called once per crawl.
+
+    >>> lifecycle = Lifecycle([("middleware", slots), ("spider middleware", spider_slots)],
+    ...                       spider)
+    >>> await lifecycle.open()      # in order; ComponentError if one raises
+    >>> await lifecycle.close()     # the opened ones, in reverse order; failures reported
+    ...                             # (also after a failed open, in a finally)
+
+    An object listed more than once (in both chains, say) is opened and closed once; those in
+    ``skip`` (the pipelines, which open and close themselves) not at all. A component whose
+    ``open_spider`` raised is not closed; one after it was never opened.
+    """
+
+    def __init__(self, groups: Iterable[tuple[str, Sequence[Slot]]], spider: Spider, *,
+                 skip: Iterable[Any] = ()) -> None:
+        self.spider = spider
+        seen = {id(obj) for obj in skip}
+        self._members: list[tuple[str, Slot]] = []
+        for kind, slots in groups:
+            for slot in slots:
+                if id(slot.component) in seen:
+                    continue
+                seen.add(id(slot.component))
+                if any(callable(getattr(slot.component, m, None))
+                       for m in ("open_spider", "close_spider")):
+                    self._members.append((kind, slot))
+        self._opened: list[tuple[str, Slot]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._members)
+
+    async def open(self) -> None:
+        """Each ``open_spider`` in order. One that raises is a :class:`ComponentError` naming
+        it; :meth:`close` then closes the ones opened before it."""
+        for kind, slot in self._members:
+            await self._call(kind, slot, "open_spider")
+            self._opened.append((kind, slot))
+
+    async def close(self, on_error: Callable[[ComponentError], None] | None = None) -> None:
+        """Each opened component's ``close_spider``, in reverse order; one that raises is
+        logged (with its traceback) and given to ``on_error``, and the others still close.
+        A second call closes nothing."""
+        opened, self._opened = self._opened, []
+        for kind, slot in reversed(opened):
+            try:
+                await self._call(kind, slot, "close_spider")
+            except ComponentError as exc:
+                logger.error("%s", exc, exc_info=exc.wrapped)
+                if on_error is not None:
+                    on_error(exc)
+
+    async def _call(self, kind: str, slot: Slot, method: str) -> None:
+        func = getattr(slot.component, method, None)
+        if not callable(func):
+            return
+        try:
+            out = func(self.spider)
+            if inspect.isawaitable(out):
+                await out
+        except Exception as exc:
+            raise ComponentError(f"{kind} {slot.name!r} {method} raised "
+                                 f"{type(exc).__name__}: {exc}", component=slot.name,
+                                 wrapped=exc) from exc

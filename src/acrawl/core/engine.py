@@ -8,10 +8,15 @@ queue/dedup backend, a downloader with ``async fetch(request)``, sinks, gates an
 plugin never stops it: errors are logged, counted in stats and the crawl goes on.
 
 A request's life: filters → dedup → queue → (slot) → the middleware chain (robots, the
-user's middlewares, retry, redirect, …) around the download → a response: callback → the
-spider-output chain → requests back to the filters, items through the pipelines to the
-writer → ``queue.done(request)``; or a request instead (a redirect: new, from the top; a retry:
-back to the queue after a backoff). See docs/architecture.md.
+user's middlewares, retry, redirect, …) around the download → a response: the spider
+middlewares' ``process_spider_input`` → callback → their ``process_spider_output`` (or, when
+it raised, ``process_spider_exception``) → requests back to the filters, items through the
+pipelines to the writer → ``queue.done(request)``; or a request instead (a redirect: new, from
+the top; a retry: back to the queue after a backoff). See docs/architecture.md.
+
+The components' ``open_spider`` run before the first request (middlewares, then pipelines) and
+their ``close_spider`` after the last item is written (pipelines, then middlewares), also when
+the crawl fails or is stopped.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import random
 import reprlib
 import time
 import types
-from collections.abc import AsyncIterable, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
@@ -47,9 +52,11 @@ if TYPE_CHECKING:
     from ..sinks.base import Sink
     from ..spider import Spider
     from ..stats import Stats
-    from .middleware import DownloadChain, SpiderOutputChain
+    from .components import Lifecycle
+    from .middleware import DownloadChain
     from .pipelines import ItemPipelines
     from .scheduler import Scheduler
+    from .spidermw import SpiderMiddlewares
 
 __all__ = ["Downloader", "Engine", "ItemWriter"]
 
@@ -170,8 +177,9 @@ class Engine:
         sinks: list[Sink],
         stats: Stats,
         chain: DownloadChain,
-        spider_output: SpiderOutputChain | None = None,
+        spider_middlewares: SpiderMiddlewares | None = None,
         pipelines: ItemPipelines | None = None,
+        lifecycle: Lifecycle | None = None,
         fetch: Callable[[str], Any],
         trust: Callable[[str], None] | None = None,
         commit: Callable[[list[Request], list[Sink]], Any] | None = None,
@@ -183,8 +191,16 @@ class Engine:
         self.scheduler = scheduler
         self.downloader = downloader
         self.chain = chain
-        self.spider_output = spider_output if spider_output else None
+        mws = self.spider_mws = spider_middlewares if spider_middlewares else None
+        #: the spider-middleware seams in use, decided once: without them, no cost per page
+        self._sm_start = mws is not None and mws.starts
+        self._sm_input = mws is not None and mws.inputs
+        self._sm_output = mws is not None and mws.outputs
+        self._sm_exception = mws is not None and mws.exceptions
         self.pipelines = pipelines if pipelines else None
+        self.lifecycle = lifecycle if lifecycle else None
+        #: True once every component opened (run() got past open_spider)
+        self.started = False
         self.stats = stats
         self.fetch = fetch
         self._trust = trust
@@ -226,12 +242,19 @@ class Engine:
 
     # -- public ---------------------------------------------------------------------------------
     async def run(self) -> str:
-        """Crawl until the frontier is empty and nothing is in flight, or until stopped."""
-        if self.pipelines is not None:
-            try:
+        """Crawl until the frontier is empty and nothing is in flight, or until stopped.
+
+        First each component's ``open_spider``: one that raises is a ConfigError (the crawl
+        does not start; what opened is closed)."""
+        try:
+            if self.lifecycle is not None:
+                await self.lifecycle.open()
+            if self.pipelines is not None:
                 await self.pipelines.open()
-            except ComponentError as exc:
-                raise ConfigError(str(exc)) from None
+        except ComponentError as exc:
+            await self._close_components()
+            raise ConfigError(str(exc)) from None
+        self.started = True
         self.hooks.crawl_opened(self.spider, self.settings)
         feeder = asyncio.create_task(self._feed(), name="acrawl-start-requests")
         self._closing = asyncio.Event()
@@ -246,14 +269,23 @@ class Engine:
             await self._drain()
             self._closing.set()  # the flusher finishes its write and stops
             await asyncio.gather(flusher, return_exceptions=True)
-            await self.writer.flush()
-            if self.pipelines is not None:
-                await self.pipelines.close()
+            try:
+                await self.writer.flush()
+            finally:
+                await self._close_components()
             self.stats.finish()
             for key, value in self.scheduler.stats().items():
                 self.stats.set(key, value)
             self.hooks.crawl_closed(self.spider, self.stats, self.reason)
         return self.reason
+
+    async def _close_components(self) -> None:
+        """``close_spider`` of the pipelines, then of the middlewares (reverse order); each
+        failure is logged and counted, and the others still close."""
+        if self.pipelines is not None:
+            await self.pipelines.close()
+        if self.lifecycle is not None:
+            await self.lifecycle.close(self._component_failed)
 
     def stop(self, reason: str = "interrupted", *, force: bool = False) -> None:
         """Stop taking requests; in-flight ones finish (``force``: are cancelled)."""
@@ -361,7 +393,13 @@ class Engine:
         # (source, from the spider): only the spider's own start hosts are trusted
         sources: list[tuple[Any, bool]] = []
         try:
-            sources.append((self.spider.start_requests(), True))
+            start = self.spider.start_requests()
+            if self._sm_start:  # through process_start_requests, one request at a time
+                assert self.spider_mws is not None
+                start = self.spider_mws.start_requests(_as_requests(start))
+            sources.append((start, True))
+        except ComponentError as exc:
+            self._component_failed(exc)
         except Exception as exc:
             self._callback_error("start_requests", None, exc)
         try:
@@ -380,6 +418,11 @@ class Engine:
                     if len(batch) >= 256:
                         await self._schedule_start(batch, trusted)
                         batch = []
+                        # let the crawl run between batches, whatever the source: an async
+                        # one that never awaits would otherwise be read to its end first
+                        await asyncio.sleep(0)
+            except ComponentError as exc:  # a spider middleware's process_start_requests
+                self._component_failed(exc)
             except Exception as exc:
                 self._callback_error("start_requests", None, exc)
             await self._schedule_start(batch, trusted)
@@ -563,14 +606,16 @@ class Engine:
         await self._schedule([new])
         await self.writer.add([], request)
 
-    async def _failure(self, request: Request, exc: BaseException) -> None:
-        """A request failed for good: its errback, the error hook, then done."""
+    async def _failure(self, request: Request, exc: BaseException,
+                       response: Response | None = None) -> None:
+        """A request failed for good: its errback, the error hook, then done. ``response``:
+        the one a spider middleware's ``process_spider_input`` rejected."""
         self.hooks.error(exc, request, self.spider)
         errback = request.errback
         if errback is not None:
             try:
                 func = self._resolve(errback)
-                await self._run_callback(func, request, None, Failure(request, exc))
+                await self._run_callback(func, request, response, Failure(request, exc))
             except CallbackError as cerr:
                 self._callback_error(str(errback), request, cerr.wrapped or cerr)
         await self.writer.add([], request)
@@ -611,6 +656,8 @@ class Engine:
         self.stats.inc("pages")
         response._links_provider = self._links
         self.hooks.response_received(response, self.spider)
+        if self._sm_input and await self._spider_input(request, response):
+            return
         callback = request.callback
         try:
             func = self._resolve(callback)
@@ -659,16 +706,20 @@ class Engine:
     async def _run_callback(
         self, func: Callable[..., Any], request: Request, response: Response | None, arg: Any
     ) -> None:
-        """Call ``func(arg, **cb_kwargs)`` and route everything it yields or returns."""
+        """Call ``func(arg, **cb_kwargs)`` and route everything it yields or returns. ``arg``
+        is ``response`` for a callback; else a Failure for an errback (``response``: the one
+        ``process_spider_input`` rejected, or None)."""
         name = getattr(func, "__qualname__", repr(func))
         # with spider-output components everything is first collected in one list, in order
-        collect = self.spider_output is not None
+        collect = self._sm_output
         requests: list[Any] = []
         items: list[Any] = requests if collect else []
         route = self._collect if collect else self._route
         depth = request.depth + 1
+        called = arg is response  # a callback, not an errback
+        failed: Exception | None = None
         try:
-            result = func(arg, **request.cb_kwargs) if response is not None else func(arg)
+            result = func(arg, **request.cb_kwargs) if called else func(arg)
             if inspect.isasyncgen(result):
                 async for out in result:
                     route(out, requests, items, depth, request, name)
@@ -695,8 +746,14 @@ class Engine:
                 else:
                     route(result, requests, items, depth, request, name)
         except Exception as exc:
-            self._callback_error(name, request, exc)
-        if response is not None and self.follow_links:
+            failed = exc
+        recovered = None
+        if failed is not None:
+            if self._sm_exception and response is not None:
+                recovered = await self._spider_exception(request, response, failed, name)
+            if recovered is None:
+                self._callback_error(name, request, failed)
+        if called and response is not None and self.follow_links:
             try:
                 for link in response.links():
                     if not link.nofollow:
@@ -708,6 +765,27 @@ class Engine:
                 self.hooks.error(exc, request, self.spider)
         if collect:
             requests, items = await self._spider_output(response, request, requests, depth, name)
+        if recovered is not None:
+            more, more_items = await self._recovered(response, request, recovered, depth)
+            requests += more
+            items += more_items
+        # (as _emit does; inline here, on every page's path)
+        if requests:
+            await self._schedule(requests)
+        if items and self.pipelines is not None:
+            items = await self._pipe(items, request)
+        if items and response is not None:
+            for item in items:
+                self.hooks.item_scraped(item, response, self.spider)
+        self.stats.inc("items", len(items))
+        await self.writer.add(items, request)
+
+    async def _emit(self, request: Request, response: Response | None, requests: list[Request],
+                    items: list[Any]) -> None:
+        """Output produced for ``request`` outside a callback (a ``process_spider_exception``
+        after ``process_spider_input`` raised), routed as ``_run_callback`` routes a callback's:
+        requests scheduled, items through the pipelines to the writer (which then marks
+        ``request`` done)."""
         if requests:
             await self._schedule(requests)
         if items and self.pipelines is not None:
@@ -725,12 +803,13 @@ class Engine:
 
     async def _spider_output(
         self, response: Response | None, request: Request, outs: list[Any], depth: int,
-        name: str,
+        name: str, start: int = 0,
     ) -> tuple[list[Request], list[Any]]:
-        """``outs`` through the spider-output components, then routed."""
-        assert self.spider_output is not None
+        """``outs`` through the spider middlewares' ``process_spider_output`` (from the one at
+        ``start`` in the list on), then routed."""
+        assert self.spider_mws is not None
         try:
-            outs = await self.spider_output.run(response, outs)
+            outs = await self.spider_mws.output(response, outs, start)
         except ComponentError as exc:
             self.stats.inc("errors/middleware")
             logger.error("%s (%s); its output is dropped", exc, request.url, exc_info=exc.wrapped)
@@ -741,6 +820,87 @@ class Engine:
         for out in outs:
             self._route(out, requests, items, depth, request, name)
         return requests, items
+
+    async def _spider_input(self, request: Request, response: Response) -> bool:
+        """The spider middlewares' ``process_spider_input``. False: on to the callback. True:
+        one raised, and the response was handled here instead (Scrapy's way): the request's
+        errback gets the exception; without one, ``process_spider_exception`` may give output
+        instead; else an ``IgnoreRequest`` is a drop (``filtered/<reason>``), anything else a
+        middleware error."""
+        assert self.spider_mws is not None
+        try:
+            rejected = await self.spider_mws.input(response)
+        except ComponentError as exc:  # it returned something other than None
+            self._component_failed(exc, request)
+            await self.writer.add([], request)
+            return True
+        if rejected is None:
+            return False
+        name, raised = rejected
+        if request.errback is not None:
+            await self._failure(request, raised, response)
+            return True
+        if self._sm_exception:
+            recovered = await self._spider_exception(request, response, raised,
+                                                     f"{name} process_spider_input")
+            if recovered is not None:
+                requests, items = await self._recovered(response, request, recovered,
+                                                        request.depth + 1)
+                await self._emit(request, response, requests, items)
+                return True
+        if isinstance(raised, IgnoreRequest):
+            reason = raised.reason or name
+            logger.debug("spider middleware %r ignored %s (%s)", name, response, reason)
+            self._drop(request, f"filtered/{reason}")
+        else:
+            self._component_failed(ComponentError(
+                f"spider middleware {name!r} process_spider_input raised "
+                f"{type(raised).__name__}: {raised}", request, component=name, wrapped=raised),
+                request)
+        await self.writer.add([], request)
+        return True
+
+    async def _spider_exception(self, request: Request, response: Response, exc: Exception,
+                                where: str) -> tuple[int, list[Any]] | None:
+        """The spider middlewares' ``process_spider_exception`` for ``exc`` (raised by
+        ``where``): (index of the one that returned output, that output), or None."""
+        assert self.spider_mws is not None
+        try:
+            recovered = await self.spider_mws.exception(response, exc)
+        except ComponentError as error:
+            self._component_failed(error, request)
+            return None
+        if recovered is not None and _debug():
+            logger.debug("spider middleware %r handled %s from %s on %s",
+                         self.spider_mws.name_at(recovered[0]), type(exc).__name__, where,
+                         request.url)
+        return recovered
+
+    async def _recovered(
+        self, response: Response | None, request: Request, recovered: tuple[int, list[Any]],
+        depth: int,
+    ) -> tuple[list[Request], list[Any]]:
+        """The output a ``process_spider_exception`` returned, through the
+        ``process_spider_output`` of the middlewares after it, routed."""
+        assert self.spider_mws is not None
+        index, outs = recovered
+        name = f"{self.spider_mws.name_at(index)} process_spider_exception"
+        if self._sm_output:
+            return await self._spider_output(response, request, outs, depth, name, index + 1)
+        requests: list[Request] = []
+        items: list[Any] = []
+        for out in outs:
+            self._route(out, requests, items, depth, request, name)
+        return requests, items
+
+    def _component_failed(self, exc: ComponentError, request: Request | None = None) -> None:
+        """A middleware failed outside a download (a spider middleware, an open/close)."""
+        self.stats.inc("errors/middleware")
+        if request is not None:
+            logger.error("%s (%s)", exc, request.url, exc_info=exc.wrapped)
+        else:
+            logger.error("%s", exc, exc_info=exc.wrapped)
+        self.hooks.error(exc, request, self.spider)
 
     async def _pipe(self, items: list[Any], request: Request) -> list[dict[str, Any]]:
         """``items`` through the pipelines; the ones that come out whole, as dicts."""
@@ -850,3 +1010,18 @@ async def _as_async(source: Any) -> Any:
         yield obj
         if i % 256 == 255:
             await asyncio.sleep(0)
+
+
+def _as_requests(source: Any) -> Iterable[Any] | AsyncIterable[Any]:
+    """Start requests given as URLs made requests, lazily (what the spider middlewares see)."""
+    if source is None:
+        return ()
+    if isinstance(source, AsyncIterable):
+        return _as_requests_async(source)
+    requests: Iterable[Any] = (Request(obj) if isinstance(obj, str) else obj for obj in source)
+    return requests
+
+
+async def _as_requests_async(source: AsyncIterable[Any]) -> AsyncIterator[Any]:
+    async for obj in source:
+        yield Request(obj) if isinstance(obj, str) else obj

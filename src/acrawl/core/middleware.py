@@ -1,5 +1,5 @@
-"""The request/response chain (Scrapy's downloader middlewares) and the spider-output chain
-(Scrapy's spider middlewares).
+"""The request/response chain: Scrapy's downloader middlewares (the spider middlewares are in
+``spidermw.py``; ``open_spider``/``close_spider`` of both in ``components.Lifecycle``).
 
 >>> chain = DownloadChain(slots, spider)
 >>> outcome = await chain.run(request, fetch)   # a Response, or a Request to schedule instead
@@ -30,7 +30,7 @@ Anything else a method returns, or raises (other than ``IgnoreRequest`` and the
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AcrawlError, ComponentError, DownloadError, IgnoreRequest
@@ -40,7 +40,7 @@ from .components import Slot, is_async
 if TYPE_CHECKING:
     from ..spider import Spider
 
-__all__ = ["DownloadChain", "SpiderOutputChain"]
+__all__ = ["DownloadChain"]
 
 Fetch = Callable[[Request], Awaitable[Response]]
 _Step = tuple[str, Callable[..., Any], bool]  # (name, bound method, async)
@@ -185,44 +185,3 @@ def _own(exc: AcrawlError, request: Request, name: str) -> None:
             exc.request = request
         if not exc.reason:
             exc.reason = name
-
-
-class SpiderOutputChain:
-    """Runs what a callback produced through each ``process_spider_output(response, result,
-    spider)`` in order; each gets the previous one's output (an iterable) and returns an
-    iterable or async iterable of requests and items — filtered, changed or added to."""
-
-    def __init__(self, slots: Sequence[Slot], spider: Spider) -> None:
-        self.slots = list(slots)
-        self.spider = spider
-        self._steps = _steps(self.slots, "process_spider_output")
-
-    def __bool__(self) -> bool:
-        return bool(self._steps)
-
-    async def run(self, response: Response | None, result: list[Any]) -> list[Any]:
-        current: Iterable[Any] | AsyncIterable[Any] = result
-        for name, func, _asynchronous in self._steps:
-            try:
-                out = func(response, current, self.spider)
-                if inspect.isawaitable(out):
-                    out = await out
-                current = [o async for o in _aiter(out)]
-            except Exception as exc:
-                raise ComponentError(
-                    f"spider middleware {name!r} process_spider_output raised "
-                    f"{type(exc).__name__}: {exc}",
-                    response.request if response is not None else None, component=name,
-                    wrapped=exc) from exc
-        return current if isinstance(current, list) else list(current)  # type: ignore[arg-type]
-
-
-async def _aiter(source: Any) -> AsyncIterator[Any]:
-    if source is None:
-        return
-    if isinstance(source, AsyncIterable):
-        async for obj in source:
-            yield obj
-        return
-    for obj in source:
-        yield obj
