@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
@@ -108,13 +107,10 @@ async def test_start_requests_stay_lazy_through_the_middlewares() -> None:
 
     site = Site({"/p": "p"})
     async with serve(site) as base:
-        started = time.monotonic()
         result, _ = await run_crawl(Million, base=base, settings={"max_pages": 3},
                                     time_limit=60)
-        took = time.monotonic() - started
     assert result.stats["pages"] == 3 and result.reason == "max_pages"
     assert 3 <= pulled["async"] <= pulled["sync"] < 50_000, pulled  # never the whole million
-    assert took < 20, took
 
 
 async def test_async_start_requests_are_read_lazily_without_middlewares_too() -> None:
