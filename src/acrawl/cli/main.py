@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import json
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any
 from ..crawler import Crawler, CrawlResult
 from ..errors import ConfigError
 from ..ops.logformat import is_json, setup_logging
+from ..runner import stop_on_signals
 from ..version import __version__
 from .progress import Progress, summary_lines
 from .project import find_spider, list_spiders, project_settings
@@ -257,31 +256,12 @@ def _run(crawler: Crawler, show_progress: bool) -> CrawlResult:
 
 
 async def _crawl(crawler: Crawler, show_progress: bool) -> CrawlResult:
-    loop = asyncio.get_running_loop()
-    signals = 0
-
-    def on_signal(signum: int) -> None:
-        nonlocal signals
-        signals += 1
-        if signals == 1:
-            logger.warning("%s: finishing requests in flight and saving; again to stop now",
-                           signal.Signals(signum).name)
-            crawler.stop()
-        else:
-            logger.warning("stopping now")
-            crawler.stop(force=True)
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, on_signal, sig)
-    progress = Progress(crawler) if show_progress else None
-    if progress is not None:
-        progress.start()
-    try:
-        return await crawler.crawl()
-    finally:
+    with stop_on_signals(crawler):  # the first Ctrl-C drains and saves, a second stops now
+        progress = Progress(crawler) if show_progress else None
         if progress is not None:
-            await progress.stop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(sig)
+            progress.start()
+        try:
+            return await crawler.crawl()
+        finally:
+            if progress is not None:
+                await progress.stop()
