@@ -1,6 +1,7 @@
-"""A real ``redis-server`` for the tests that need one (tests/redis, and the Redis backend of
-tests/frontier/test_contract.py): started once per session on a free loopback port (no
-persistence), flushed before each test. The fixtures are registered by ``tests/conftest.py``.
+"""A real ``redis-server`` for the tests that need one (tests/frontier/redis, and the Redis
+backend of tests/frontier/test_contract.py): started once per session on a free loopback port
+(no persistence), flushed before each test. The fixtures are registered by
+``tests/conftest.py``.
 
 Without the binary (or the redis client) a test that asks for it is skipped with the reason,
 except in CI (``CI`` set), where that is a failure: ``.ci/run`` installs redis-server.

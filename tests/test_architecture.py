@@ -18,9 +18,9 @@ is a *runtime* import.
   may too); no other module calls their constructors.
 * ``ops`` (guardrails, logs, metrics) watches a crawl through what the wiring hands it: it
   imports the bottom layer only, never the engine, the components or the wiring.
-* Nothing imports the CLI, and only the package's ``__init__`` imports ``runner``
-  (``acrawl.run``/``acrawl.crawl``, a front end like the CLI); ``hookspecs`` imports nothing
-  from acrawl at runtime.
+* Nothing imports the CLI, and only the package's ``__init__`` and the CLI import ``runner``
+  (``acrawl.run``/``acrawl.crawl``, a front end like the CLI, whose signal handling the CLI
+  shares); ``hookspecs`` imports nothing from acrawl at runtime.
 * There are no import cycles, not even through type-only imports.
 """
 
@@ -267,8 +267,9 @@ def test_nothing_imports_the_cli() -> None:
     assert bad == []
 
 
-def test_only_the_package_imports_the_runner() -> None:
-    bad = [f"{m}:{i.line}" for m in MODULES if m not in ("runner", "__init__")
+def test_only_the_front_ends_import_the_runner() -> None:
+    bad = [f"{m}:{i.line}" for m in MODULES
+           if m not in ("runner", "__init__") and not covers("cli", m)
            for i in imports_of(m) if i.module == "runner"]
     assert bad == []
 

@@ -22,7 +22,7 @@ import contextlib
 import itertools
 import logging
 import signal
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -33,7 +33,8 @@ from .spider import Spider
 
 __all__ = ["crawl", "run"]
 
-logger = logging.getLogger(__name__)
+#: the lines a user sees on an interrupt, under the name ``acrawl-run`` has always used
+_signal_logger = logging.getLogger("acrawl")
 
 _ids = itertools.count(1)
 
@@ -144,6 +145,20 @@ def run(
 
 
 async def _with_signals(crawler: Crawler, collector: _ItemCollector | None) -> CrawlResult:
+    with stop_on_signals(crawler):
+        return await _run(crawler, collector)
+
+
+@contextlib.contextmanager
+def stop_on_signals(crawler: Crawler) -> Iterator[None]:
+    """Ctrl-C and SIGTERM stop ``crawler`` while the block runs, in the running event loop:
+    the first signal stops it gracefully (the requests in flight finish, their items are
+    written and ``--state`` is saved; the result's reason is ``"interrupted"``), a second one
+    stops it at once. The handlers are removed afterwards. Outside the main thread, or where
+    the loop has no signal handlers, the default handlers stay (Ctrl-C raises
+    ``KeyboardInterrupt``).
+
+    The one place both front ends handle signals: ``acrawl.run`` and ``acrawl-run``."""
     loop = asyncio.get_running_loop()
     received = 0
 
@@ -151,10 +166,11 @@ async def _with_signals(crawler: Crawler, collector: _ItemCollector | None) -> C
         nonlocal received
         received += 1
         if received == 1:
-            logger.warning("%s: finishing requests in flight; again to stop now",
-                           signal.Signals(signum).name)
+            _signal_logger.warning("%s: finishing requests in flight and saving; again to stop "
+                                   "now", signal.Signals(signum).name)
             crawler.stop()
         else:
+            _signal_logger.warning("stopping now")
             crawler.stop(force=True)
 
     installed = []
@@ -164,7 +180,7 @@ async def _with_signals(crawler: Crawler, collector: _ItemCollector | None) -> C
             loop.add_signal_handler(sig, on_signal, sig)
             installed.append(sig)
     try:
-        return await _run(crawler, collector)
+        yield
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)

@@ -1,7 +1,7 @@
 """The frontier contract (acrawl.frontier.base: RequestQueue and DupeFilter), one suite over
 every backend: memory, SQLite (``--state``) and Redis (``--frontier``, a real redis-server on
 a loopback port). What a backend alone does beyond the contract is tested next to it
-(tests/frontier/test_memory.py, tests/state, tests/redis)."""
+(tests/frontier/test_memory.py, tests/frontier/state, tests/frontier/redis)."""
 
 from __future__ import annotations
 

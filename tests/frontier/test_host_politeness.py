@@ -1,6 +1,7 @@
 """acrawl.frontier.politeness.Politeness: per-host slots, delays (download_delay, the gates'
 Crawl-delay, AutoThrottle), Retry-After pauses, on a fake clock. Against real servers:
-tests/hostile/test_politeness.py; across Redis workers: tests/redis/test_redis_frontier.py."""
+tests/hostile/test_politeness.py; across Redis workers:
+tests/frontier/redis/test_redis_frontier.py."""
 
 from __future__ import annotations
 

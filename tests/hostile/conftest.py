@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 
 import pytest
 from hostile_site import HostileServer, brotli_bomb, deflate_bomb, gzip_bomb, start_hostile
 
-# An installed plugin (e.g. acrawl-sitemap) must not change what these tests observe.
-os.environ.setdefault("ACRAWL_DISABLE_PLUGIN_AUTOLOAD", "1")
-
 ALIAS_HOST = "127.0.0.2"  # a second loopback address (works out of the box on Linux)
+
+
+@pytest.fixture(autouse=True)
+def _no_plugin_autoload(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An installed plugin (e.g. acrawl-sitemap) must not change what these tests observe.
+
+    Set per test, not in ``os.environ`` at import: that would reach every test of the session
+    (a test of tests/plugins that loads the plugin would run without it)."""
+    monkeypatch.setenv("ACRAWL_DISABLE_PLUGIN_AUTOLOAD", "1")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import json
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..crawler import Crawler, CrawlResult
-from ..errors import ConfigError
+from ..errors import ConfigError, FrontierUnavailable
 from ..ops.logformat import is_json, setup_logging
+from ..runner import stop_on_signals
 from ..version import __version__
 from .progress import Progress, summary_lines
 from .project import find_spider, list_spiders, project_settings
@@ -195,6 +194,10 @@ def _main(argv: Sequence[str] | None) -> int:
         raise
     except Exception as exc:  # a frontier backend gone (Redis down, disk full), a bug
         logger.debug("crawl failed", exc_info=True)
+        if ns.stats and isinstance(exc, FrontierUnavailable):
+            # the crawl stopped cleanly (sinks closed): what it counted until then
+            reason = crawler.stats.values.get("finish_reason", "frontier_unavailable")
+            _write_stats(ns.stats, crawler, CrawlResult(reason=reason, stats=crawler.stats))
         _say(f"acrawl-run: error: the crawl stopped: {type(exc).__name__}: {exc} "
              "(items written so far are kept; --log-level DEBUG shows the traceback)")
         return EXIT_ERRORS
@@ -204,21 +207,27 @@ def _main(argv: Sequence[str] | None) -> int:
     else:
         for line in lines:
             print(line, file=sys.stderr)
-    if ns.stats:
-        data = {"spider": crawler.spider.name, "reason": result.reason,
-                **result.stats.to_dict()}
-        shared = getattr(crawler.frontier, "crawl_stats", None)
-        if shared:  # --frontier: the whole crawl's counters; this worker's under "worker"
-            data = {"spider": crawler.spider.name, "reason": result.reason, **shared,
-                    "worker": result.stats.to_dict()}
-        try:
-            Path(ns.stats).write_text(json.dumps(data, indent=2, default=str) + "\n")
-        except OSError as exc:
-            _say(f"acrawl-run: cannot write stats to {ns.stats}: {exc}")
-            return EXIT_ERRORS
+    if ns.stats and not _write_stats(ns.stats, crawler, result):
+        return EXIT_ERRORS
     if result.reason == "interrupted":
         return EXIT_INTERRUPTED
     return EXIT_ERRORS if result.errors else EXIT_OK
+
+
+def _write_stats(path: str, crawler: Crawler, result: CrawlResult) -> bool:
+    """``--stats PATH``: the crawl's stats as JSON; False (after one line) if they cannot be
+    written."""
+    data = {"spider": crawler.spider.name, "reason": result.reason, **result.stats.to_dict()}
+    shared = getattr(crawler.frontier, "crawl_stats", None)
+    if shared:  # --frontier: the whole crawl's counters; this worker's under "worker"
+        data = {"spider": crawler.spider.name, "reason": result.reason, **shared,
+                "worker": result.stats.to_dict()}
+    try:
+        Path(path).write_text(json.dumps(data, indent=2, default=str) + "\n")
+    except OSError as exc:
+        _say(f"acrawl-run: cannot write stats to {path}: {exc}")
+        return False
+    return True
 
 
 def component_lines(crawler: Crawler) -> list[str]:
@@ -257,31 +266,12 @@ def _run(crawler: Crawler, show_progress: bool) -> CrawlResult:
 
 
 async def _crawl(crawler: Crawler, show_progress: bool) -> CrawlResult:
-    loop = asyncio.get_running_loop()
-    signals = 0
-
-    def on_signal(signum: int) -> None:
-        nonlocal signals
-        signals += 1
-        if signals == 1:
-            logger.warning("%s: finishing requests in flight and saving; again to stop now",
-                           signal.Signals(signum).name)
-            crawler.stop()
-        else:
-            logger.warning("stopping now")
-            crawler.stop(force=True)
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, on_signal, sig)
-    progress = Progress(crawler) if show_progress else None
-    if progress is not None:
-        progress.start()
-    try:
-        return await crawler.crawl()
-    finally:
+    with stop_on_signals(crawler):  # the first Ctrl-C drains and saves, a second stops now
+        progress = Progress(crawler) if show_progress else None
         if progress is not None:
-            await progress.stop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(sig)
+            progress.start()
+        try:
+            return await crawler.crawl()
+        finally:
+            if progress is not None:
+                await progress.stop()

@@ -1,6 +1,6 @@
 """Redis memory per URL of the shared frontier (not a test; the figures in docs/scaling.md).
 
-    python tests/redis/measure_memory.py redis://127.0.0.1:6399/0 [N] [--layout-only]
+    python tests/frontier/redis/measure_memory.py redis://127.0.0.1:6399/0 [N] [--layout-only]
 
 Empties the given Redis database (FLUSHDB), then schedules N distinct URLs (default 1,000,000)
 through the frontier's dedup and queue in batches of 1,000, drops the queue, and reports the

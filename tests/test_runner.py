@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +16,7 @@ import pytest
 
 import acrawl
 from acrawl.demo.site import LinkSite, ThreadedServer, run_in_thread
+from cli_support import clean_env, wait_for
 
 PAGES = 40
 
@@ -181,3 +186,92 @@ def test_a_replay_does_not_wait_out_the_download_delay(tmp_path: Path) -> None:
     replayed = acrawl.run(Pages, start_urls=start, settings={
         "cache_dir": cache, "cache_mode": "replay", "download_delay": 600.0})
     assert replayed.reason == "finished" and replayed.stats["pages"] == PAGES
+
+
+# -- Ctrl-C: acrawl.run stops as acrawl-run does (the same handlers: runner.stop_on_signals) ----
+
+#: a script that runs ``acrawl.run`` on the site given, writing ``out``; prints the result
+_RUN_SCRIPT = """
+import json, logging, sys
+import acrawl
+
+class Pages(acrawl.Spider):
+    name = "pages"
+    allowed_hosts = ["127.0.0.1"]
+    settings = {"obey_robots": False, "timeout": 30, "item_flush_interval": 0.1}
+
+    def parse(self, response):
+        yield {"url": response.url}
+        yield from response.follow_all(css="a")
+
+logging.basicConfig(level=logging.WARNING)
+result = acrawl.run(Pages, start_urls=[sys.argv[1]], outputs=[sys.argv[2]])
+print(json.dumps({"reason": result.reason, "items": result.stats["items"]}))
+"""
+
+
+def _start_run(site: ThreadedServer, out: Path, tmp_path: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", _RUN_SCRIPT, site.base_url + "/", str(out)], cwd=tmp_path,
+        env={**clean_env(), "ACRAWL_DISABLE_PLUGIN_AUTOLOAD": "1"}, text=True,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _lines(path: Path) -> int:
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+def _finish(proc: subprocess.Popen[str], timeout: float) -> tuple[dict[str, Any], str, float]:
+    started = time.monotonic()
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        stdout, stderr = proc.communicate()
+        pytest.fail(f"acrawl.run did not stop within {timeout:g}s after the signal: {stderr}")
+    took = time.monotonic() - started
+    assert proc.returncode == 0, stderr[-3000:]  # acrawl.run returns; the caller decides
+    assert "Traceback" not in stderr, stderr[-3000:]
+    return json.loads(stdout.strip().splitlines()[-1]), stderr, took
+
+
+def test_ctrl_c_stops_run_gracefully_with_every_item_written(tmp_path: Path) -> None:
+    out = tmp_path / "items.jsonl"
+    with run_in_thread(LinkSite(pages=5000, latency=0.2), host="127.0.0.1") as site:
+        proc = _start_run(site, out, tmp_path)
+        assert wait_for(lambda: _lines(out) >= 1 or proc.poll() is not None, 20)
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        result, stderr, took = _finish(proc, 20)
+    assert result["reason"] == "interrupted"
+    items = [json.loads(line) for line in out.read_text().splitlines()]  # all complete
+    assert 0 < len(items) < 5000 and result["items"] == len(items)
+    assert len({i["url"] for i in items}) == len(items)
+    assert "SIGINT: finishing requests in flight and saving; again to stop now" in stderr
+    assert "stopping now" not in stderr
+    assert took < 10  # the requests in flight (0.2 s each) finish, no more
+
+
+@pytest.mark.slow
+def test_a_second_signal_stops_run_at_once(tmp_path: Path) -> None:
+    """Each response takes 5 s: after the first SIGTERM the crawl would wait for the requests
+    in flight (about 4 s more); the second stops it now, the items written still whole."""
+    out = tmp_path / "items.jsonl"
+    with run_in_thread(LinkSite(pages=5000, latency=5), host="127.0.0.1") as site:
+        proc = _start_run(site, out, tmp_path)
+        # the start page is written (t = 5 s); the pages it links to are in flight until 10 s
+        assert wait_for(lambda: _lines(out) >= 1 or proc.poll() is not None, 20)
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        assert proc.poll() is None, "expected the first SIGTERM to wait for requests in flight"
+        proc.send_signal(signal.SIGTERM)
+        result, stderr, took = _finish(proc, 15)
+    assert took < 3.0, f"took {took:.1f}s to stop after the second SIGTERM"
+    assert result["reason"] == "interrupted"
+    items = [json.loads(line) for line in out.read_text().splitlines()]
+    assert items and result["items"] == len(items)
+    assert "SIGTERM: finishing requests in flight and saving; again to stop now" in stderr
+    assert "stopping now" in stderr

@@ -25,7 +25,7 @@ CONCURRENCY = 16  # the default `concurrency`
 BATCH = 100  # the default `item_batch_size`
 
 
-from cli_support import ACRAWL, wait_for  # noqa: E402, F401 - shared with tests/e2e and tests/redis
+from cli_support import ACRAWL, wait_for  # noqa: E402, F401 - shared with tests/cli and tests/frontier/redis
 
 
 def env() -> dict[str, str]:

@@ -1,9 +1,11 @@
 """Three ``acrawl-run --frontier redis://`` workers on one crawl while their redis-server (AOF
 on, a port of its own) is stopped: restarted after 20 s they carry on and finish the crawl;
-never restarted, each ends after ``redis_outage_timeout`` with one line and exit 1."""
+never restarted, each ends after ``redis_outage_timeout`` with one line and exit 1 (and its
+``--stats`` written)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -66,9 +68,10 @@ def _lines(path: Path) -> int:
     return path.read_bytes().count(b"\n") if path.exists() else 0
 
 
-def _wait_for_progress(tmp_path: Path, procs: list[subprocess.Popen[str]], share: float) -> None:
+def _wait_for_progress(tmp_path: Path, procs: list[subprocess.Popen[str]], share: float,
+                       workers: int = 3) -> None:
     deadline = time.monotonic() + 90
-    while sum(_lines(tmp_path / f"w{n}.jsonl") for n in range(3)) < PAGES * share:
+    while sum(_lines(tmp_path / f"w{n}.jsonl") for n in range(workers)) < PAGES * share:
         assert time.monotonic() < deadline, "no progress\n" + logs(tmp_path)
         assert all(p.poll() is None for p in procs), logs(tmp_path)
         time.sleep(0.05)
@@ -148,3 +151,33 @@ def test_a_redis_that_stays_away_ends_each_worker_with_one_line(
     assert kept >= PAGES * 0.1
     print(f"\nredis gone: the workers exited {took:.1f}s after it stopped "
           f"(redis_outage_timeout=5), {kept} items kept")
+
+
+def test_a_worker_that_gives_up_still_writes_its_stats(
+        tmp_path: Path, aof_redis: RestartableRedis,
+        slow_site: tuple[str, set[str]]) -> None:
+    """``--stats`` on the give-up path (Redis gone past ``redis_outage_timeout``): the file is
+    written, with the reason and what this worker counted until it stopped."""
+    base, _expected = slow_site
+    log = tmp_path / "w0.log"
+    proc = start(tmp_path, *_args(base, aof_redis.url, 0, "-s", "redis_outage_timeout=3",
+                                  "--stats", "stats.json"), log=log)
+    try:
+        _wait_for_progress(tmp_path, [proc], 0.05, workers=1)
+        aof_redis.stop()
+        proc.wait(timeout=60)
+    finally:
+        stop_all([proc])
+    text = log.read_text()
+    assert proc.returncode == 1, text[-3000:]
+    assert "Traceback" not in text, text[-3000:]
+    errors = [line for line in text.splitlines() if line.startswith("acrawl-run")]
+    assert len(errors) == 1 and "unreachable for 3s" in errors[0], text[-3000:]
+    assert text.rstrip().splitlines()[-1] == errors[0]  # still the last word
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    items = read_urls(tmp_path / "w0.jsonl")
+    assert stats["spider"] == "links" and stats["reason"] == "frontier_unavailable", stats
+    assert stats["frontier/outages"] == 1, stats
+    assert stats["items"] == len(items) >= PAGES * 0.05, (stats["items"], len(items))
+    assert stats["pages"] >= stats["items"], stats
+    assert "worker" not in stats  # Redis is gone: this worker's counters, not the crawl's

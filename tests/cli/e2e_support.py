@@ -25,7 +25,7 @@ from acrawl.demo.site import NOT_FOUND, Reply
 LOOPBACK = "127.0.0.1"
 
 
-from cli_support import (  # noqa: E402, F401 - shared with tests/state and tests/redis
+from cli_support import (  # noqa: E402, F401 - shared with tests/frontier/state, tests/frontier/redis
     ACRAWL,
     ACRAWL_DEV,
     wait_for,

@@ -1,4 +1,7 @@
-"""Shared helpers for the unit tests: small local aiohttp apps and a one-call crawl runner."""
+"""In-process crawls against small local aiohttp apps: the helpers and the fixtures
+(``serve_app``, ``crawl``, ``page``, ``links``, ``closed_port``) the tests of the package's
+modules use. The fixtures are registered by ``tests/conftest.py``, so every folder has them;
+a module may also import a helper (``local_app``, ``run_crawl``, ...) from here explicitly."""
 
 from __future__ import annotations
 
@@ -13,6 +16,9 @@ from aiohttp import web
 
 from acrawl.crawler import Crawler, CrawlResult
 from acrawl.spider import Spider
+
+__all__ = ["Handler", "closed_port", "crawl", "html_page", "links", "links_page", "local_app",
+           "page", "run_crawl", "serve_app"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -73,12 +79,6 @@ async def run_crawl(
     except TimeoutError:
         pytest.fail(f"the crawl did not end within {time_limit:g}s", pytrace=False)
     return result, crawler.spider
-
-
-@pytest.fixture(autouse=True)
-def _no_plugin_autoload(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An installed plugin (e.g. acrawl-sitemap) must not change what these tests observe."""
-    monkeypatch.setenv("ACRAWL_DISABLE_PLUGIN_AUTOLOAD", "1")
 
 
 @pytest.fixture

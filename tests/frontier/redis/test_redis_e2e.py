@@ -29,7 +29,7 @@ CONCURRENCY = 16
 BATCH = 100
 
 
-from cli_support import ACRAWL  # noqa: E402 - shared with tests/e2e and tests/state
+from cli_support import ACRAWL  # noqa: E402 - shared with tests/cli and tests/frontier/state
 
 
 def _env() -> dict[str, str]:

@@ -1,6 +1,6 @@
 """Throughput of N workers sharing a crawl (not a test; the figures in docs/scaling.md).
 
-    python tests/redis/measure_throughput.py redis://127.0.0.1:6399/0 [--pages 3000]
+    python tests/frontier/redis/measure_throughput.py redis://127.0.0.1:6399/0 [--pages 3000]
         [--workers 1 2] [--rounds 3] [--latency S] [--args "more acrawl-run options"]
 
 For each worker count and round: FLUSHDB, start the workers (``acrawl-run links --frontier``)
