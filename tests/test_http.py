@@ -402,3 +402,20 @@ def test_response_replace_makes_a_copy_that_parses_its_own_body() -> None:
     assert copy.css("a::attr(href)").get() == "y" and copy.text == '<a href="y">y</a>'
     assert copy.follow("y").url == "http://a.test/d/y"
     assert (response.status, response.text, response.flags) == (200, '<a href="x">x</a>', [])
+
+
+def test_request_init_sets_every_field() -> None:
+    """``Request.__init__`` sets each slot through its own setter: a field added to the class
+    without one would be missing here (an unset slot raises AttributeError)."""
+    plain = Request("http://a.test/")
+    full = Request("http://a.test/", "parse", "failed", "post", {"A": 1}, "é", {"m": 1},
+                   {"k": 2}, 3, True, {"c": "v"}, depth=4, retries=5, redirects=6,
+                   referer="http://r.test/")
+    values = {f.name: getattr(full, f.name) for f in attrs.fields(Request)}
+    assert values == {
+        "url": "http://a.test/", "callback": "parse", "errback": "failed", "method": "POST",
+        "headers": {"A": "1"}, "body": "é".encode(), "meta": {"m": 1}, "cb_kwargs": {"k": 2},
+        "priority": 3, "dont_filter": True, "cookies": {"c": "v"}, "depth": 4, "retries": 5,
+        "redirects": 6, "referer": "http://r.test/"}
+    assert all(hasattr(plain, f.name) for f in attrs.fields(Request))
+    assert attrs.evolve(full) == full and full.replace(url="http://b.test/").retries == 5

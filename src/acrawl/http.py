@@ -62,9 +62,6 @@ def _to_body(value: bytes | str | None) -> bytes | None:
     return bytes(value)
 
 
-_set = object.__setattr__
-
-
 @attrs.frozen(slots=True, weakref_slot=False, init=False)
 class Request:
     """A request to fetch, Scrapy-style.
@@ -115,21 +112,23 @@ class Request:
         redirects: int = 0,
         referer: str | None = None,
     ) -> None:
-        _set(self, "url", url)
-        _set(self, "callback", callback)
-        _set(self, "errback", errback)
-        _set(self, "method", method if method == "GET" else _upper(method))
-        _set(self, "headers", _to_headers(headers) if headers else {})
-        _set(self, "body", body if body is None else _to_body(body))
-        _set(self, "meta", dict(meta) if meta else {})
-        _set(self, "cb_kwargs", dict(cb_kwargs) if cb_kwargs else {})
-        _set(self, "priority", priority)
-        _set(self, "dont_filter", dont_filter)
-        _set(self, "cookies", _to_cookies(cookies) if cookies else None)
-        _set(self, "depth", depth)
-        _set(self, "retries", retries)
-        _set(self, "redirects", redirects)
-        _set(self, "referer", referer)
+        # each slot set through its own descriptor (bound once, below the class): about twice
+        # as fast as object.__setattr__, and a request is built for every extracted link
+        _url(self, url)
+        _callback(self, callback)
+        _errback(self, errback)
+        _method(self, method if method == "GET" else _upper(method))
+        _headers(self, _to_headers(headers) if headers else {})
+        _body(self, body if body is None else _to_body(body))
+        _meta(self, dict(meta) if meta else {})
+        _cb_kwargs(self, dict(cb_kwargs) if cb_kwargs else {})
+        _priority(self, priority)
+        _dont_filter(self, dont_filter)
+        _cookies(self, _to_cookies(cookies) if cookies else None)
+        _depth(self, depth)
+        _retries(self, retries)
+        _redirects(self, redirects)
+        _referer(self, referer)
 
     def replace(self, **changes: Any) -> Request:
         """A copy with ``changes`` applied (``attrs.evolve``)."""
@@ -146,6 +145,19 @@ class Request:
                 return str(slot)
         return host_key(self.url)
 
+
+
+def _slot_setter(name: str) -> Callable[[Request, Any], None]:
+    setter: Callable[[Request, Any], None] = Request.__dict__[name].__set__
+    return setter
+
+
+_url, _callback, _errback = _slot_setter("url"), _slot_setter("callback"), _slot_setter("errback")
+_method, _headers, _body = _slot_setter("method"), _slot_setter("headers"), _slot_setter("body")
+_meta, _cb_kwargs = _slot_setter("meta"), _slot_setter("cb_kwargs")
+_priority, _dont_filter = _slot_setter("priority"), _slot_setter("dont_filter")
+_cookies, _depth, _retries = _slot_setter("cookies"), _slot_setter("depth"), _slot_setter("retries")
+_redirects, _referer = _slot_setter("redirects"), _slot_setter("referer")
 
 @attrs.frozen(slots=True)
 class Link:
