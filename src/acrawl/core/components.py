@@ -41,7 +41,8 @@ from ..errors import ComponentError, ConfigError
 if TYPE_CHECKING:
     from ..spider import Spider
 
-__all__ = ["KINDS", "Lifecycle", "Slot", "assemble", "component_name", "is_async", "load"]
+__all__ = ["KINDS", "Lifecycle", "Slot", "assemble", "call_lifecycle", "component_name", "is_async",
+           "load"]
 
 logger = logging.getLogger(__name__)
 
@@ -208,14 +209,21 @@ class Lifecycle:
                     on_error(exc)
 
     async def _call(self, kind: str, slot: Slot, method: str) -> None:
-        func = getattr(slot.component, method, None)
-        if not callable(func):
-            return
-        try:
-            out = func(self.spider)
-            if inspect.isawaitable(out):
-                await out
-        except Exception as exc:
-            raise ComponentError(f"{kind} {slot.name!r} {method} raised "
-                                 f"{type(exc).__name__}: {exc}", component=slot.name,
-                                 wrapped=exc) from exc
+        await call_lifecycle(kind, slot, method, self.spider)
+
+
+async def call_lifecycle(kind: str, slot: Slot, method: str, spider: Any) -> None:
+    """``slot``'s ``open_spider``/``close_spider`` (``method``) with ``spider``, awaited if
+    it returns an awaitable, if the component has it; what it raises is a
+    :class:`~acrawl.errors.ComponentError` naming the ``kind`` and the component."""
+    func = getattr(slot.component, method, None)
+    if not callable(func):
+        return
+    try:
+        out = func(spider)
+        if inspect.isawaitable(out):
+            await out
+    except Exception as exc:
+        raise ComponentError(f"{kind} {slot.name!r} {method} raised "
+                             f"{type(exc).__name__}: {exc}", component=slot.name,
+                             wrapped=exc) from exc

@@ -769,23 +769,14 @@ class Engine:
             more, more_items = await self._recovered(response, request, recovered, depth)
             requests += more
             items += more_items
-        # (as _emit does; inline here, on every page's path)
-        if requests:
-            await self._schedule(requests)
-        if items and self.pipelines is not None:
-            items = await self._pipe(items, request)
-        if items and response is not None:
-            for item in items:
-                self.hooks.item_scraped(item, response, self.spider)
-        self.stats.inc("items", len(items))
-        await self.writer.add(items, request)
+        await self._emit(request, response, requests, items)
 
     async def _emit(self, request: Request, response: Response | None, requests: list[Request],
                     items: list[Any]) -> None:
-        """Output produced for ``request`` outside a callback (a ``process_spider_exception``
-        after ``process_spider_input`` raised), routed as ``_run_callback`` routes a callback's:
-        requests scheduled, items through the pipelines to the writer (which then marks
-        ``request`` done)."""
+        """Route what was produced for ``request`` (by its callback, or by a
+        ``process_spider_exception`` after ``process_spider_input`` raised): requests
+        scheduled, items through the pipelines to the writer (which then marks ``request``
+        done)."""
         if requests:
             await self._schedule(requests)
         if items and self.pipelines is not None:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ComponentError, DropItem
-from .components import Slot, is_async
+from .components import Slot, call_lifecycle, is_async
 
 if TYPE_CHECKING:
     from ..spider import Spider
@@ -70,17 +70,7 @@ class ItemPipelines:
         self._opened = []
 
     async def _call(self, slot: Slot, method: str) -> None:
-        func = getattr(slot.component, method, None)
-        if not callable(func):
-            return
-        try:
-            out = func(self.spider)
-            if inspect.isawaitable(out):
-                await out
-        except Exception as exc:
-            raise ComponentError(f"pipeline {slot.name!r} {method} raised "
-                                 f"{type(exc).__name__}: {exc}", component=slot.name,
-                                 wrapped=exc) from exc
+        await call_lifecycle("pipeline", slot, method, self.spider)
 
     async def process(self, item: Any) -> Any | None:
         """``item`` after every step, or ``None`` if a step dropped it or failed."""
