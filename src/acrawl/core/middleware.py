@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..errors import AcrawlError, ComponentError, DownloadError, IgnoreRequest
 from ..http import Request, Response
@@ -145,37 +145,34 @@ class DownloadChain:
     # What a method raises on purpose (``IgnoreRequest``, a ``DownloadError``) goes on,
     # anything else is its failure.
     def _call_sync(self, step: _Step, method: str, request: Request, *args: Any) -> Any:
-        name, func, _asynchronous = step
         try:
-            return func(request, *args, self.spider)
-        except (IgnoreRequest, DownloadError) as exc:
-            _own(exc, request, name)
-            raise
+            return step[1](request, *args, self.spider)
         except Exception as exc:
-            raise _failed(name, method, request, exc) from exc
+            _raise_from(exc, step[0], method, request)
 
     async def _call(self, step: _Step, method: str, request: Request, *args: Any) -> Any:
-        name, func, _asynchronous = step
         try:
-            return await func(request, *args, self.spider)
-        except (IgnoreRequest, DownloadError) as exc:
-            _own(exc, request, name)
-            raise
+            return await step[1](request, *args, self.spider)
         except Exception as exc:
-            raise _failed(name, method, request, exc) from exc
+            _raise_from(exc, step[0], method, request)
 
     async def _settle(self, step: _Step, method: str, request: Request, pending: Any) -> Any:
-        name = step[0]
         try:
             return await pending
-        except (IgnoreRequest, DownloadError) as exc:
-            _own(exc, request, name)
-            raise
         except Exception as exc:
-            raise _failed(name, method, request, exc) from exc
+            _raise_from(exc, step[0], method, request)
 
     def __len__(self) -> int:
         return len(self.slots)
+
+
+def _raise_from(exc: Exception, name: str, method: str, request: Request) -> NoReturn:
+    """What middleware ``name``'s ``method`` raised: an ``IgnoreRequest`` or a
+    ``DownloadError`` goes on (filled in), anything else becomes its ComponentError."""
+    if isinstance(exc, IgnoreRequest | DownloadError):
+        _own(exc, request, name)
+        raise exc
+    raise _failed(name, method, request, exc) from exc
 
 
 def _own(exc: AcrawlError, request: Request, name: str) -> None:

@@ -60,7 +60,7 @@ from ..errors import ComponentError
 from .components import Slot
 
 if TYPE_CHECKING:
-    from ..http import Response
+    from ..http import Request, Response
     from ..spider import Spider
 
 __all__ = ["SpiderMiddlewares"]
@@ -182,11 +182,8 @@ class SpiderMiddlewares:
                              if self._exceptions and response is not None else None)
                 if recovered is not None:
                     return await self.output(response, recovered[1], recovered[0] + 1)
-                raise ComponentError(
-                    f"spider middleware {name!r} process_spider_output raised "
-                    f"{type(exc).__name__}: {exc}",
-                    response.request if response is not None else None, component=name,
-                    wrapped=exc) from exc
+                raise _raised(name, "process_spider_output", exc,
+                              response.request if response is not None else None) from exc
         return current
 
     async def exception(self, response: Response | None, exc: BaseException,
@@ -205,9 +202,7 @@ class SpiderMiddlewares:
                 if inspect.isawaitable(out):
                     out = await out
             except Exception as error:
-                raise ComponentError(f"spider middleware {name!r} process_spider_exception "
-                                     f"raised {type(error).__name__}: {error}", request,
-                                     component=name, wrapped=error) from error
+                raise _raised(name, "process_spider_exception", error, request) from error
             if out is None:
                 continue
             if isinstance(out, str | bytes | Mapping) or not isinstance(
@@ -218,9 +213,7 @@ class SpiderMiddlewares:
             try:
                 outs = [o async for o in _aiter(out)]
             except Exception as error:
-                raise ComponentError(f"spider middleware {name!r} process_spider_exception "
-                                     f"raised {type(error).__name__}: {error}", request,
-                                     component=name, wrapped=error) from error
+                raise _raised(name, "process_spider_exception", error, request) from error
             return index, outs
         return None
 
@@ -261,10 +254,16 @@ class _Upstream(Exception):
         self.exc = exc
 
 
-def _start_failed(name: str, method: str, exc: BaseException, hint: str) -> ComponentError:
-    more = hint if isinstance(exc, TypeError) else ""
+def _raised(name: str, method: str, exc: BaseException, request: Request | None = None,
+            more: str = "") -> ComponentError:
+    """The ComponentError for what spider middleware ``name``'s ``method`` raised."""
     return ComponentError(f"spider middleware {name!r} {method} raised "
-                          f"{type(exc).__name__}: {exc}{more}", component=name, wrapped=exc)
+                          f"{type(exc).__name__}: {exc}{more}", request, component=name,
+                          wrapped=exc)
+
+
+def _start_failed(name: str, method: str, exc: BaseException, hint: str) -> ComponentError:
+    return _raised(name, method, exc, more=hint if isinstance(exc, TypeError) else "")
 
 
 def _guard(source: Iterable[Any]) -> Iterator[Any]:
