@@ -177,33 +177,21 @@ def _plugin_label(pm: pluggy.PluginManager, impl: Any) -> str:
     return name.rsplit(".", 1)[-1] if name.startswith("acrawl.") else name
 
 
-def _by_keyword(func: Callable[..., Any],
-                argnames: tuple[str, ...]) -> Callable[[str, Request, Spider], Any]:
-    """``func`` (an ``acrawl_filter_url`` implementation taking any subset of its arguments,
-    as pluggy allows) called as ``f(url, request, spider)``, without pluggy's per-call
-    argument gathering: this runs once per extracted link."""
-    if argnames == ("url", "spider"):
-        return lambda url, request, spider: func(url, spider)
-    if argnames == ("url",):
-        return lambda url, request, spider: func(url)
-    if argnames == ("url", "request", "spider"):
-        return func
-    def call(url: str, request: Request, spider: Spider) -> Any:
-        args = {"url": url, "request": request, "spider": spider}
-        return func(*[args[a] for a in argnames])
-    return call
-
-
 def _positional(func: Callable[..., Any], argnames: tuple[str, ...],
                 spec: tuple[str, ...]) -> Callable[..., Any]:
-    """An observation hook's implementation (taking any subset of the hook's arguments, as
-    pluggy allows) called with all of them positionally, in the hookspec's order."""
+    """A hook implementation (taking any subset of the hook's arguments, as pluggy allows)
+    called with all of them positionally, in the hookspec's order ``spec``, without pluggy's
+    per-call argument gathering: URL filters run once per extracted link, observers once per
+    request or page."""
     if argnames == spec:
         return func
     picks = [spec.index(a) for a in argnames]
     if len(picks) == 1:
         only = picks[0]
         return lambda *args: func(args[only])
+    if len(picks) == 2:
+        first, second = picks
+        return lambda *args: func(args[first], args[second])
     return lambda *args: func(*[args[i] for i in picks])
 
 
@@ -228,10 +216,10 @@ class Hooks:
         #: wrappers need pluggy's own call loop (then drops are reported as "url_filter")
         self._filter_wrapped = any(i.hookwrapper or i.wrapper for i in impls)
         self._filters = [
-            (_plugin_label(self.pm, impl), _by_keyword(impl.function, tuple(impl.argnames)))
+            (_plugin_label(self.pm, impl),
+             _positional(impl.function, tuple(impl.argnames), ("url", "request", "spider")))
             for impl in reversed(impls) if not (impl.hookwrapper or impl.wrapper)
         ]
-        self._observe = {name: bool(getattr(h, name).get_hookimpls()) for name in _OBSERVATIONS}
         #: observation hook -> its implementations as direct calls (in pluggy's order), or
         #: None where a hook wrapper needs pluggy's own call loop; some run once per page or
         #: per request, where pluggy's per-call argument handling shows
@@ -247,6 +235,9 @@ class Hooks:
                     (_plugin_label(self.pm, impl),
                      _positional(impl.function, tuple(impl.argnames), spec))
                     for impl in reversed(impls)]
+        #: observation hook -> whether it has implementations (a wrapper is one)
+        self._observe = {name: observers is None or bool(observers)
+                         for name, observers in self._observers.items()}
         self._extractors = bool(h.acrawl_extract_links.get_hookimpls())
 
     def observes(self, hook: str) -> bool:
