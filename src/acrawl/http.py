@@ -146,7 +146,6 @@ class Request:
         return host_key(self.url)
 
 
-
 def _slot_setter(name: str) -> Callable[[Request, Any], None]:
     setter: Callable[[Request, Any], None] = Request.__dict__[name].__set__
     return setter
@@ -158,6 +157,7 @@ _meta, _cb_kwargs = _slot_setter("meta"), _slot_setter("cb_kwargs")
 _priority, _dont_filter = _slot_setter("priority"), _slot_setter("dont_filter")
 _cookies, _depth, _retries = _slot_setter("cookies"), _slot_setter("depth"), _slot_setter("retries")
 _redirects, _referer = _slot_setter("redirects"), _slot_setter("referer")
+
 
 @attrs.frozen(slots=True)
 class Link:
