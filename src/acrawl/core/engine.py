@@ -609,7 +609,8 @@ class Engine:
     async def _failure(self, request: Request, exc: BaseException,
                        response: Response | None = None) -> None:
         """A request failed for good: its errback, the error hook, then done. ``response``:
-        the one a spider middleware's ``process_spider_input`` rejected."""
+        the one a spider middleware's ``process_spider_input`` rejected, or the one of an
+        :class:`HttpError`."""
         self.hooks.error(exc, request, self.spider)
         errback = request.errback
         if errback is not None:
@@ -630,12 +631,13 @@ class Engine:
             return
         if not (200 <= status < 300) and not self._handles_status(request, status):
             self.stats.inc(f"http_ignored/{status}")
-            exc = HttpError(f"HTTP {status} {request.url}", request, status)
+            exc = HttpError(f"HTTP {status} {request.url}", request, status, response)
             if request.errback is None:
                 logger.info("ignoring response %s: HTTP status not handled", response)
                 await self.writer.add([], request)
-            else:
-                await self._failure(request, exc)
+            else:  # its errback's output goes through the spider middlewares with it,
+                # as Scrapy's HttpErrorMiddleware rejects it in process_spider_input
+                await self._failure(request, exc, response)
             return
         if self.max_pages is not None:
             # a shared frontier counts for the whole crawl: this page's number, or 0

@@ -33,6 +33,8 @@ import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
+import attrs
+
 from ..errors import AcrawlError, ComponentError, DownloadError, IgnoreRequest
 from ..http import Request, Response
 from .components import Slot, is_async
@@ -89,7 +91,7 @@ class DownloadChain:
                 if out is None:
                     continue
             if isinstance(out, Response):
-                response = out
+                response = _made(out, request)
                 break
             if isinstance(out, Request):
                 return out
@@ -102,7 +104,7 @@ class DownloadChain:
                 recovered = await self._exception(request, exc)
                 if isinstance(recovered, Request):
                     return recovered
-                response = recovered
+                response = _made(recovered, request)
         return await self._response(request, response)
 
     async def _exception(self, request: Request, exc: DownloadError) -> Response | Request:
@@ -173,6 +175,24 @@ def _raise_from(exc: Exception, name: str, method: str, request: Request) -> NoR
         _own(exc, request, name)
         raise exc
     raise _failed(name, method, request, exc) from exc
+
+
+def _made(response: Response, request: Request) -> Response:
+    """A response a middleware made instead of the download, as Scrapy's are made
+    (``HtmlResponse(url=request.url, body="...", encoding="utf-8")``): its ``request``
+    filled in when left out, a ``str`` body encoded (with its ``encoding``, else UTF-8),
+    its own headers dict when it has none."""
+    body: Any = response.body
+    if response.request is not None and type(body) is bytes and response.headers:
+        return response
+    encoding = response._encoding
+    if isinstance(body, str):
+        try:
+            body = body.encode(encoding or "utf-8")
+        except LookupError:  # an unknown encoding: UTF-8, said so
+            body, encoding = body.encode("utf-8"), "utf-8"
+    return attrs.evolve(response, request=response.request or request, body=body,
+                        headers=response.headers or {}, encoding=encoding)
 
 
 def _own(exc: AcrawlError, request: Request, name: str) -> None:
