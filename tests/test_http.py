@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -442,3 +444,14 @@ def test_failure_check_is_twisteds() -> None:
     assert failure.check(KeyError, ValueError) is ValueError
     assert failure.check(Exception) is Exception
     assert failure.check(KeyError) is None and failure.check() is None
+
+
+def test_bytes_headers_are_scrapys_and_become_str() -> None:
+    req = Request("http://127.0.0.1/", headers={b"User-Agent": b"caf\xc3\xa9", "X-N": 5,
+                                                "X-Raw": b"\xff"})
+    assert req.headers == {"User-Agent": "caf\xe9", "X-N": "5", "X-Raw": "\xff"}
+    from acrawl.http import plain_headers
+
+    headers: dict[Any, Any] = {"User-Agent": "default", b"User-Agent": b"mine", "A": "b"}
+    plain_headers(headers)
+    assert headers == {"User-Agent": "mine", "A": "b"}

@@ -25,7 +25,7 @@ from w3lib.encoding import (
 
 from .urls import Joiner, host_key
 
-__all__ = ["Failure", "Link", "Request", "Response"]
+__all__ = ["Failure", "Link", "Request", "Response", "header_text", "plain_headers"]
 
 #: headers that carry credentials: they stay with their origin (dropped on a cross-origin
 #: redirect; from ``default_headers``, sent only to the origins the user named)
@@ -38,7 +38,30 @@ def _to_headers(value: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> 
     if not value:
         return {}
     items = value.items() if isinstance(value, Mapping) else value
-    return {str(k): str(v) for k, v in items}
+    return {k if type(k) is str else header_text(k): v if type(v) is str else header_text(v)
+            for k, v in items}
+
+
+def header_text(value: Any) -> str:
+    """A header name or value as ``str``: bytes (Scrapy's header type) decoded as UTF-8
+    (Latin-1 if they are not), anything else ``str()``."""
+    if isinstance(value, bytes | bytearray):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            return bytes(value).decode("latin-1")
+    return str(value)
+
+
+def plain_headers(headers: dict[str, str]) -> None:
+    """Make every name and value of ``headers`` a ``str`` in place (see :func:`header_text`),
+    as a middleware ported from Scrapy may set them as bytes; a name given twice that way
+    (``b"User-Agent"`` after ``"User-Agent"``) keeps the later value."""
+    if all(type(k) is str and type(v) is str for k, v in headers.items()):
+        return
+    fixed = {header_text(k): header_text(v) for k, v in headers.items()}
+    headers.clear()
+    headers.update(fixed)
 
 
 def _to_cookies(value: Any) -> dict[str, Any] | list[dict[str, Any]]:

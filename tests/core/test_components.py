@@ -197,6 +197,27 @@ async def test_a_response_a_middleware_makes_as_in_scrapy(crawl: Any, serve_app:
     assert made[offline].text == "<p>offline</p>" and made[offline].request.url == offline
 
 
+class BytesHeaders:
+    """Scrapy's habit: header names and values set as bytes."""
+
+    def process_request(self, request: acrawl.Request, spider: Any) -> None:
+        request.headers[b"User-Agent"] = b"rotated/1.0"
+        request.headers["X-Token"] = b"caf\xc3\xa9"
+
+
+async def test_bytes_headers_a_middleware_sets_are_sent_as_text(crawl: Any, serve_app: Any,
+                                                                site: Site) -> None:
+    class Spider(Pages):
+        middlewares = [BytesHeaders]
+
+    async with serve_app({"/": site.handler(links("/b")), "/b": site.handler("b")}) as base:
+        result, spider = await crawl(Spider, start_urls=[base + "/"],
+                                     settings={"obey_robots": False})
+    assert result.errors == 0 and len(spider.seen) == 2
+    assert [(r.headers.getall("User-Agent"), r.headers["X-Token"]) for r in site.log] == [
+        (["rotated/1.0"], "caf\xe9")] * 2
+
+
 async def test_an_http_error_carries_its_response_to_the_errback_and_spider_middlewares(
         crawl: Any, serve_app: Any, site: Site) -> None:
     """Scrapy's ``failure.value.response``; and, as there, what the errback yields goes

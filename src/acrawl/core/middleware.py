@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import attrs
 
 from ..errors import AcrawlError, ComponentError, DownloadError, IgnoreRequest
-from ..http import Request, Response
+from ..http import Request, Response, plain_headers
 from .components import Slot, is_async
 
 if TYPE_CHECKING:
@@ -78,6 +78,11 @@ class DownloadChain:
         self._requests = _steps(self.slots, "process_request")
         self._responses = _steps(self.slots, "process_response")[::-1]
         self._exceptions = _steps(self.slots, "process_exception")[::-1]
+        #: a middleware of the user's may set header names or values as bytes, Scrapy's
+        #: type: made str before the download (checked only in a chain with one)
+        self._own_headers = any(
+            slot.origin != "built-in" and callable(getattr(slot.component, "process_request",
+                                                           None)) for slot in self.slots)
 
     async def run(self, request: Request, fetch: Fetch) -> Response | Request:
         response: Response | None = None
@@ -98,6 +103,8 @@ class DownloadChain:
             raise _bad_return(step[0], "process_request", request, out,
                               "None, a Request or a Response")
         if response is None:
+            if self._own_headers:
+                plain_headers(request.headers)
             try:
                 response = await fetch(request)
             except DownloadError as exc:
