@@ -43,7 +43,7 @@ class RotateUserAgentMiddleware:
 
     def process_request(self, request, spider):
         if self.user_agents:
-            request.headers["User-Agent"] = random.choice(self.user_agents)
+            request.headers.setdefault("User-Agent", random.choice(self.user_agents))
 
 
 class ProxyMiddleware:
