@@ -259,3 +259,6 @@ class ShopSpider(CrawlSpider):
             yield {"error": response.status, "url": failure.request.url, "tags": []}
         elif failure.check(IgnoreRequest):
             self.logger.info("ignored %s", failure.request.url)
+
+    def closed(self, reason):
+        self.crawler.stats.set_value("shop/closed", reason)

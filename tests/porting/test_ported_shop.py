@@ -95,6 +95,7 @@ def test_the_ported_shop_crawls_the_shop(quotes: QuotesServer, tmp_path: Path) -
     assert items[404] == {"error": 404, "url": base + "/nope", "tags": ["depth:0", "checked"]}
     assert len(result.items) == 5  # the duplicate Tea and the Spoon without a price dropped
     assert result.stats["items/dropped"] == 2
+    assert result.stats.get_value("shop/closed") == "finished"  # Spider.closed(reason)
     assert result.stats["retries/ban"] == 1
     assert quotes.hits["/shop/p/3/"] == 2
     assert result.stats["shop/status/200"] >= 7 and result.stats["shop/status/404"] == 1

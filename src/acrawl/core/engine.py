@@ -277,7 +277,21 @@ class Engine:
             for key, value in self.scheduler.stats().items():
                 self.stats.set(key, value)
             self.hooks.crawl_closed(self.spider, self.stats, self.reason)
+            await self._spider_closed()
         return self.reason
+
+    async def _spider_closed(self) -> None:
+        """Scrapy's ``Spider.closed(reason)``, sync or async, if the spider has it: once, at
+        the end; what it raises is logged and counted as the spider's error."""
+        closed = getattr(self.spider, "closed", None)
+        if not callable(closed):
+            return
+        try:
+            out = closed(self.reason)
+            if inspect.isawaitable(out):
+                await out
+        except Exception as exc:
+            self._callback_error(getattr(closed, "__qualname__", "closed"), None, exc)
 
     async def _close_components(self) -> None:
         """``close_spider`` of the pipelines, then of the middlewares (reverse order); each
