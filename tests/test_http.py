@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -419,3 +421,37 @@ def test_request_init_sets_every_field() -> None:
         "redirects": 6, "referer": "http://r.test/"}
     assert all(hasattr(plain, f.name) for f in attrs.fields(Request))
     assert attrs.evolve(full) == full and full.replace(url="http://b.test/").retries == 5
+
+
+def test_a_response_made_as_scrapy_makes_one() -> None:
+    """``HtmlResponse(url=..., body=..., encoding=..., request=...)``'s port: status 200 and
+    no headers by default; the given encoding decodes ``text``, over the body's own."""
+    req = Request("http://127.0.0.1/f")
+    resp = Response(url=req.url, body="<p>caf\xe9</p>".encode("latin-1"), encoding="latin-1",
+                    request=req)
+    assert (resp.status, dict(resp.headers), resp.encoding) == (200, {}, "latin-1")
+    assert resp.text == "<p>caf\xe9</p>" and resp.css("p::text").get() == "caf\xe9"
+    declared = Response(url=req.url, headers={"Content-Type": "text/html; charset=utf-8"},
+                        body="<p>caf\xe9</p>".encode("cp1252"), encoding="cp1252", request=req)
+    assert declared.text == "<p>caf\xe9</p>"
+    assert declared.replace(body=b"<p>x</p>").encoding == "utf-8"  # found again, not kept
+    unknown = Response(url=req.url, body=b"<p>x</p>", encoding="no-such-codec", request=req)
+    assert unknown.text == "<p>x</p>"
+
+
+def test_failure_check_is_twisteds() -> None:
+    failure = Failure(Request("http://127.0.0.1/"), ValueError("x"))
+    assert failure.check(KeyError, ValueError) is ValueError
+    assert failure.check(Exception) is Exception
+    assert failure.check(KeyError) is None and failure.check() is None
+
+
+def test_bytes_headers_are_scrapys_and_become_str() -> None:
+    req = Request("http://127.0.0.1/", headers={b"User-Agent": b"caf\xc3\xa9", "X-N": 5,
+                                                "X-Raw": b"\xff"})
+    assert req.headers == {"User-Agent": "caf\xe9", "X-N": "5", "X-Raw": "\xff"}
+    from acrawl.http import plain_headers
+
+    headers: dict[Any, Any] = {"User-Agent": "default", b"User-Agent": b"mine", "A": "b"}
+    plain_headers(headers)
+    assert headers == {"User-Agent": "mine", "A": "b"}

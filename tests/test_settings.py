@@ -5,6 +5,7 @@ timeout)."""
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pytest
@@ -181,3 +182,35 @@ def test_a_layer_with_where_names_it_in_errors() -> None:
         Settings.build(Layer("project", {"timeout": "soon"}, where="pyproject.toml [x]"))
     with pytest.raises(ConfigError, match=r"^setting 'timeout' expects"):
         Settings.build(overrides={"timeout": "soon"})
+
+
+def test_scrapys_getters_and_spelling_for_ported_components() -> None:
+    extra = [Setting("user_agents", list, []), Setting("shop_proxy", str, None, optional=True)]
+    s = Settings.build({"user_agents": ["a", "b"], "download_delay": 0.5}, extra=extra)
+    assert s.getlist("USER_AGENTS") == ["a", "b"]
+    assert s["DOWNLOAD_DELAY"] == 0.5 and s.get("download-delay") == 0.5
+    assert s.getfloat("DOWNLOAD_DELAY") == 0.5
+    assert s.getint("CONCURRENCY") == 16
+    assert s.getbool("OBEY_ROBOTS") is True and s.getbool("COOKIES") is True
+    assert s.get("SHOP_PROXY") is None and s.getlist("shop_proxy") == []
+    assert s.getdict("DEFAULT_HEADERS")["Accept-Language"] == "en"
+    assert s.get("NOT_A_SETTING", "x") == "x" and "NOT_A_SETTING" not in s
+    with pytest.raises(KeyError):
+        s["NOT_A_SETTING"]
+    plain = Settings.build({"shop_proxy": "a, b"}, extra=extra)
+    assert plain.getlist("SHOP_PROXY") == ["a", "b"]
+
+
+@pytest.mark.parametrize(("attr", "value", "needle"), [
+    ("allowed_domains", ["127.0.0.1"], "allowed_domains is Scrapy's name; acrawl reads "
+                                       "allowed_hosts"),
+    ("custom_settings", {"DOWNLOAD_DELAY": 1}, "custom_settings is Scrapy's name; acrawl "
+                                               "reads settings = {...}"),
+])
+def test_scrapys_spider_attributes_are_not_silently_ignored(attr: str, value: Any,
+                                                            needle: str) -> None:
+    from acrawl.crawler import Crawler
+
+    spider_cls = type("Ported", (Spider,), {"name": "ported", attr: value})
+    with pytest.raises(ConfigError, match="^spider 'ported': " + re.escape(needle)):
+        Crawler.create(spider_cls, entry_points=False)

@@ -33,7 +33,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .http import Request
+    from .http import Request, Response
 
 __all__ = [
     "AcrawlError",
@@ -116,9 +116,12 @@ class CacheMiss(DownloadError):
 class HttpError(DownloadError):
     """A response with a status the spider does not handle (retries, if any, exhausted)."""
 
-    def __init__(self, message: str, request: Request | None = None, status: int = 0) -> None:
+    def __init__(self, message: str, request: Request | None = None, status: int = 0,
+                 response: Response | None = None) -> None:
         super().__init__(message, request)
         self.status = status
+        #: the response (Scrapy's ``failure.value.response``): its headers, body, ``url``
+        self.response = response
 
 
 class IgnoreRequest(AcrawlError):

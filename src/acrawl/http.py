@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urljoin
 
@@ -19,11 +20,12 @@ from w3lib.encoding import (
     html_to_unicode,
     http_content_type_encoding,
     read_bom,
+    to_unicode,
 )
 
 from .urls import Joiner, host_key
 
-__all__ = ["Failure", "Link", "Request", "Response"]
+__all__ = ["Failure", "Link", "Request", "Response", "header_text", "plain_headers"]
 
 #: headers that carry credentials: they stay with their origin (dropped on a cross-origin
 #: redirect; from ``default_headers``, sent only to the origins the user named)
@@ -36,7 +38,30 @@ def _to_headers(value: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> 
     if not value:
         return {}
     items = value.items() if isinstance(value, Mapping) else value
-    return {str(k): str(v) for k, v in items}
+    return {k if type(k) is str else header_text(k): v if type(v) is str else header_text(v)
+            for k, v in items}
+
+
+def header_text(value: Any) -> str:
+    """A header name or value as ``str``: bytes (Scrapy's header type) decoded as UTF-8
+    (Latin-1 if they are not), anything else ``str()``."""
+    if isinstance(value, bytes | bytearray):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            return bytes(value).decode("latin-1")
+    return str(value)
+
+
+def plain_headers(headers: dict[str, str]) -> None:
+    """Make every name and value of ``headers`` a ``str`` in place (see :func:`header_text`),
+    as a middleware ported from Scrapy may set them as bytes; a name given twice that way
+    (``b"User-Agent"`` after ``"User-Agent"``) keeps the later value."""
+    if all(type(k) is str and type(v) is str for k, v in headers.items()):
+        return
+    fixed = {header_text(k): header_text(v) for k, v in headers.items()}
+    headers.clear()
+    headers.update(fixed)
 
 
 def _to_cookies(value: Any) -> dict[str, Any] | list[dict[str, Any]]:
@@ -179,6 +204,14 @@ class Failure:
     def value(self) -> BaseException:  # Twisted/Scrapy spelling
         return self.exception
 
+    def check(self, *error_types: type[BaseException]) -> type[BaseException] | None:
+        """The first of ``error_types`` the exception is an instance of, else ``None``
+        (Twisted's ``Failure.check``, as Scrapy errbacks use it)."""
+        for error_type in error_types:
+            if isinstance(self.exception, error_type):
+                return error_type
+        return None
+
     def __str__(self) -> str:
         return f"{type(self.exception).__name__}: {self.exception} ({self.request.url})"
 
@@ -200,6 +233,8 @@ class _Selector(Selector):
 
 
 _UNSET: Any = object()
+#: the headers of a response made without any (read-only: one object shared by all)
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
@@ -213,10 +248,12 @@ class Response:
     """
 
     url: str
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-    request: Request
+    #: the defaults (and ``encoding``) are Scrapy's, for a response a middleware makes:
+    #: ``Response(url=request.url, body=..., encoding="utf-8", request=request)``
+    status: int = 200
+    headers: Mapping[str, str] = _NO_HEADERS
+    body: bytes = b""
+    request: Request = None  # type: ignore[assignment]  # (a middleware's: filled in)
     truncated: bool = False
     #: Scrapy's ``Response.flags``: ``"cached"`` on a response the replay cache answered with
     flags: list[str] = attrs.field(factory=list, kw_only=True)
@@ -225,7 +262,8 @@ class Response:
         default=None, alias="links_provider", repr=False
     )
     _text: str | None = attrs.field(default=None, init=False, repr=False)
-    _encoding: str | None = attrs.field(default=None, init=False, repr=False)
+    #: given (Scrapy's ``encoding=``), it decodes ``text``; else found when first needed
+    _encoding: str | None = attrs.field(default=None, alias="encoding", repr=False)
     _selector: Selector | None = attrs.field(default=None, init=False, repr=False)
     _links: list[Link] | None = attrs.field(default=None, init=False, repr=False)
     _base_url: str = attrs.field(default=_UNSET, init=False, repr=False)
@@ -234,7 +272,8 @@ class Response:
     def replace(self, **changes: Any) -> Response:
         """A copy with ``changes`` applied (Scrapy's ``Response.replace``): ``body``,
         ``status``, ``headers``, ``url``, ``flags``...; the copy decodes and parses its own
-        body, nothing cached is carried over."""
+        body, nothing cached is carried over (the encoding neither, unless given)."""
+        changes.setdefault("encoding", None)
         return attrs.evolve(self, **changes)
 
     # -- decoding -------------------------------------------------------------------------------
@@ -247,6 +286,12 @@ class Response:
         return self.headers.get("Content-Type", "") or ""
 
     def _decode(self) -> None:
+        if self._encoding is not None:  # given, or found as plain UTF-8 by _plain_utf8
+            try:
+                self._text = to_unicode(self.body, self._encoding)
+                return
+            except LookupError:  # an unknown encoding given: decode as if none was
+                self._encoding = None
         ctype = self.content_type
         try:
             enc, text = html_to_unicode(ctype, self.body, auto_detect_fun=_detect_encoding)

@@ -10,6 +10,7 @@ Values are validated once, at the edge (CLI, spider ``settings``), into a frozen
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -344,7 +345,45 @@ class Settings(Mapping[str, Any]):
         return self._origins.get(name, "default")
 
     def __getitem__(self, key: str) -> Any:
-        return self._values[key]
+        try:
+            return self._values[key]
+        except KeyError:
+            # Scrapy's spelling (``settings["DOWNLOAD_DELAY"]``): the name as ``-s`` takes it
+            name = key.strip().lower().replace("-", "_") if isinstance(key, str) else key
+            if name == key:
+                raise
+            return self._values[name]
+
+    # Scrapy's typed getters, for ported components (``crawler.settings.getlist(...)``).
+    # Values are already of their setting's type; these convert what a plain string or a
+    # setting of another type holds, as Scrapy's do.
+    def getbool(self, name: str, default: bool = False) -> bool:
+        value = self.get(name, default)
+        if isinstance(value, str):
+            return _parse_bool(value)
+        return bool(value)
+
+    def getint(self, name: str, default: int = 0) -> int:
+        return int(self.get(name, default))
+
+    def getfloat(self, name: str, default: float = 0.0) -> float:
+        return float(self.get(name, default))
+
+    def getlist(self, name: str, default: list[Any] | None = None) -> list[Any]:
+        value = self.get(name, None)
+        if value is None:
+            return list(default or [])
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return list(value)
+
+    def getdict(self, name: str, default: dict[str, Any] | None = None) -> dict[str, Any]:
+        value = self.get(name, None)
+        if value is None:
+            return dict(default or {})
+        if isinstance(value, str):
+            return dict(json.loads(value))
+        return dict(value)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._values)

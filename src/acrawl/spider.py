@@ -98,6 +98,15 @@ def _string_list(spider: Spider, attr: str, what: str, given: Mapping[str, Any])
         setattr(spider, attr, list(value))
 
 
+#: Scrapy spider attributes acrawl names otherwise: (Scrapy's, acrawl's, what changes)
+_SCRAPY_ATTRIBUTES = [
+    ("allowed_domains", "allowed_hosts", "'.example.com' for subdomains too"),
+    ("custom_settings", "settings = {...}",
+     "lower-case names; middlewares = [...], spider_middlewares = [...] and "
+     "pipelines = [...] for DOWNLOADER_MIDDLEWARES, SPIDER_MIDDLEWARES and ITEM_PIPELINES"),
+]
+
+
 def check_spider(spider: Spider, given: Mapping[str, Any] | None = None) -> None:
     """Check the attributes the crawl reads, once, before it starts: a wrong type is a
     :class:`ConfigError` naming the spider, the attribute and what was expected, instead of
@@ -110,6 +119,12 @@ def check_spider(spider: Spider, given: Mapping[str, Any] | None = None) -> None
     if not isinstance(name, str) or not name:
         raise ConfigError(f"spider {spider_name(type(spider))!r}: name must be a non-empty "
                           f"string, got {_kind(name)}")
+    # Scrapy's names, left in a port, would be ignored without a word: the offsite filter
+    # off, the spider's settings, middlewares and pipelines not applied
+    for scrapys, ours, hint in _SCRAPY_ATTRIBUTES:
+        if getattr(spider, scrapys, None) is not None:
+            raise ConfigError(f"spider {name!r}: {scrapys} is Scrapy's name; acrawl reads "
+                              f"{ours} ({hint}, docs/porting-from-scrapy.md)")
     settings = getattr(spider, "settings", None)
     if settings is not None:
         if not isinstance(settings, Mapping):

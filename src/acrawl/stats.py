@@ -43,6 +43,37 @@ class Stats:
     def set(self, key: str, value: Any) -> None:
         self.values[key] = value
 
+    # Scrapy's StatsCollector names, for ported components (``crawler.stats.inc_value``):
+    # a number goes to the counters (summed, shown with them), anything else to the values.
+    def inc_value(self, key: str, count: int = 1, start: int = 0) -> None:
+        if key not in self.counters:
+            self.counters[key] = start
+        self.counters[key] += count
+
+    def get_value(self, key: str, default: Any = None) -> Any:
+        if key in self.counters:
+            return self.counters[key]
+        return self.values.get(key, default)
+
+    def set_value(self, key: str, value: Any) -> None:
+        if type(value) is int:
+            self.values.pop(key, None)
+            self.counters[key] = value
+        else:
+            self.counters.pop(key, None)
+            self.values[key] = value
+
+    def max_value(self, key: str, value: Any) -> None:
+        current = self.get_value(key)
+        self.set_value(key, value if current is None else max(current, value))
+
+    def min_value(self, key: str, value: Any) -> None:
+        current = self.get_value(key)
+        self.set_value(key, value if current is None else min(current, value))
+
+    def get_stats(self) -> dict[str, Any]:
+        return self.to_dict()
+
     def finish(self) -> None:
         self.finished = time.monotonic()
 

@@ -162,6 +162,93 @@ async def test_process_exception_recovers_a_download_error(crawl: Any, closed_po
     assert spider.failures == []
 
 
+class ScrapyMade:
+    """Responses made as Scrapy's ``HtmlResponse(url=..., body=..., encoding=...)``: no
+    status, headers or request given, a ``str`` body."""
+
+    def process_request(self, request: acrawl.Request, spider: Any) -> Any:
+        if request.url.endswith("/fixture"):
+            return acrawl.Response(url=request.url, body="<p>caf\xe9 <a href=/b>b</a></p>",
+                                   encoding="cp1252")
+        return None
+
+    def process_exception(self, request: acrawl.Request, exception: Exception,
+                          spider: Any) -> acrawl.Response:
+        return acrawl.Response(url=request.url, body="<p>offline</p>")
+
+
+async def test_a_response_a_middleware_makes_as_in_scrapy(crawl: Any, serve_app: Any,
+                                                          site: Site, closed_port: int) -> None:
+    class Spider(Pages):
+        middlewares = [ScrapyMade]
+
+    offline = f"http://127.0.0.1:{closed_port}/"
+    async with serve_app({"/b": site.handler("<p>b</p>")}) as base:
+        result, spider = await crawl(Spider, start_urls=[base + "/fixture", offline],
+                                     settings={"obey_robots": False, "retry_times": 0})
+    assert result.errors == 0
+    made = {r.url: r for r in spider.seen}
+    fixture = made[base + "/fixture"]
+    assert (fixture.status, fixture.body, fixture.encoding) == (
+        200, "<p>caf\xe9 <a href=/b>b</a></p>".encode("cp1252"), "cp1252")
+    assert fixture.css("p::text").get() == "caf\xe9 "
+    assert fixture.request.url == base + "/fixture" and fixture.meta == {}
+    assert site.seen("/fixture") == 0 and site.seen("/b") == 1  # its link was followed
+    assert made[offline].text == "<p>offline</p>" and made[offline].request.url == offline
+
+
+class BytesHeaders:
+    """Scrapy's habit: header names and values set as bytes."""
+
+    def process_request(self, request: acrawl.Request, spider: Any) -> None:
+        request.headers[b"User-Agent"] = b"rotated/1.0"
+        request.headers["X-Token"] = b"caf\xc3\xa9"
+
+
+async def test_bytes_headers_a_middleware_sets_are_sent_as_text(crawl: Any, serve_app: Any,
+                                                                site: Site) -> None:
+    class Spider(Pages):
+        middlewares = [BytesHeaders]
+
+    async with serve_app({"/": site.handler(links("/b")), "/b": site.handler("b")}) as base:
+        result, spider = await crawl(Spider, start_urls=[base + "/"],
+                                     settings={"obey_robots": False})
+    assert result.errors == 0 and len(spider.seen) == 2
+    assert [(r.headers.getall("User-Agent"), r.headers["X-Token"]) for r in site.log] == [
+        (["rotated/1.0"], "caf\xe9")] * 2
+
+
+async def test_an_http_error_carries_its_response_to_the_errback_and_spider_middlewares(
+        crawl: Any, serve_app: Any, site: Site) -> None:
+    """Scrapy's ``failure.value.response``; and, as there, what the errback yields goes
+    through ``process_spider_output`` with that response."""
+    outputs: list[tuple[Any, list[Any]]] = []
+
+    class Tap:
+        def process_spider_output(self, response: Any, result: Any, spider: Any) -> Any:
+            result = list(result)
+            outputs.append((response, result))
+            return result
+
+    class Spider(Pages):
+        spider_middlewares = [Tap]
+
+        def failed(self, failure: acrawl.Failure) -> Any:
+            assert failure.check(HttpError) is HttpError
+            response = failure.value.response
+            yield {"error": response.status, "body": response.text,
+                   "url": failure.request.url}
+
+    routes = {"/": site.handler(links("/gone")), "/gone": site.handler("no such page", 410)}
+    async with serve_app(routes) as base:
+        result, _spider = await crawl(Spider, start_urls=[base + "/"],
+                                     settings={"obey_robots": False})
+    assert result.errors == 0
+    [(response, out)] = [(r, o) for r, o in outputs if r.url.endswith("/gone")]
+    assert response.status == 410
+    assert out == [{"error": 410, "body": "no such page", "url": base + "/gone"}]
+
+
 class Deferred:
     """Plain methods that return awaitables (as a callable with an async ``__call__`` does):
     awaited like async methods, and what the awaitable raises names the middleware."""

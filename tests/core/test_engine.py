@@ -1190,3 +1190,42 @@ async def test_relative_request_urls_are_reported_and_crawled_pages_logged_at_de
     assert len(warned) == 3 and "'/a'" in warned[0] and "response.follow()" in warned[0]
     crawled = [r.getMessage() for r in caplog.records if r.getMessage().startswith("crawled")]
     assert crawled == [f"crawled (200) <GET {base}/> (referer: None)"]
+
+
+async def test_spider_closed_gets_the_reason_as_in_scrapy(crawl: Any, serve_app: Any) -> None:
+    """Scrapy's ``Spider.closed(reason)``, sync or async, once at the end; one that raises
+    is the spider's error, counted."""
+    reasons: list[tuple[str, str, int]] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(text='<a href="/a">a</a><a href="/b">b</a>',
+                            content_type="text/html")
+
+    class Closing(Spider):
+        name = "closing"
+
+        def parse(self, response: Response) -> Any:
+            yield {"url": response.url}
+            yield from response.follow_all(css="a")
+
+        def closed(self, reason: str) -> None:
+            reasons.append(("sync", reason, self.crawler.stats["pages"]))
+
+    class AsyncClosing(Closing):
+        async def closed(self, reason: str) -> None:
+            reasons.append(("async", reason, self.crawler.stats["pages"]))
+
+    class Broken(Closing):
+        def closed(self, reason: str) -> None:
+            raise RuntimeError("summary failed")
+
+    async with serve_app({"/": handler, "/a": handler, "/b": handler}) as base:
+        first, _ = await crawl(Closing, start_urls=[base + "/"],
+                               settings={"obey_robots": False})
+        second, _ = await crawl(AsyncClosing, start_urls=[base + "/"],
+                                settings={"obey_robots": False, "max_pages": 1})
+        broken, _ = await crawl(Broken, start_urls=[base + "/"],
+                                settings={"obey_robots": False})
+    assert reasons == [("sync", "finished", 3), ("async", "max_pages", 1)]
+    assert first.errors == 0 and second.errors == 0
+    assert broken.stats["errors/callback"] == 1 and broken.reason == "finished"

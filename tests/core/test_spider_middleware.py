@@ -327,9 +327,10 @@ async def test_process_spider_input_without_an_errback(
 async def test_an_errback_that_raises_goes_to_process_spider_exception_only_with_a_response(
     tmp_path: Path,
 ) -> None:
-    """Scrapy: the errback called for a rejected response is inside the spider middlewares
-    (what it raises reaches process_spider_exception); one called for a download failure or
-    an unhandled status is not."""
+    """Scrapy: the errback called for a rejected response, or for an unhandled status (its
+    HttpErrorMiddleware rejects it in process_spider_input), is inside the spider
+    middlewares (what it raises reaches process_spider_exception); one called for a download
+    failure is not."""
     recover = Recover()
 
     class Spider(Pages):
@@ -343,11 +344,12 @@ async def test_an_errback_that_raises_goes_to_process_spider_exception_only_with
     out = tmp_path / "items.jsonl"
     async with serve(site) as base:
         result, spider = await run_crawl(Spider, base=base, outputs=[str(out)])
-    assert [(url, str(exc)) for url, exc in recover.got] == [
-        (base + "/b", f"errback bug on {base}/b")]
+    assert sorted((url, str(exc)) for url, exc in recover.got) == [
+        (base + "/b", f"errback bug on {base}/b"),
+        (base + "/missing", f"errback bug on {base}/missing")]
     assert {"recovered": "RuntimeError"} in read_items(out)
     assert site.hits["/from-handler"] == 1
-    assert result.stats["errors/callback"] == 1  # /missing's errback (a 404): not offered
+    assert result.stats["errors/callback"] == 0  # /missing's errback (a 404): offered too
     assert sorted(spider.parsed) == ["/", "/a", "/from-handler"]
 
 

@@ -20,7 +20,14 @@ subprocess can reach it too). Pages:
   API; 406 unless ``Accept`` asks for JSON); ``POST /api/search`` with a JSON body
   ``{"author": name}`` (415 unless it is ``application/json``).
 
-``server.hits`` counts requests by path (query included).
+* ``/shop/`` (a "Shop" link in the header when logged in): products ``/shop/p/N/`` (one
+  listed twice, under two URLs; one without a price; ``/shop/p/3/`` answers a "captcha" ban
+  page the first time), ``/shop/discontinued/`` and ``/shop/p/90/``, which a well-behaved
+  shop spider never fetches.
+
+``server.hits`` counts requests by path (query included); ``server.site.user_agents`` the
+``User-Agent`` of each request, and ``server.site.proxied`` the paths asked for in a
+proxy's absolute form (``GET http://host/path``).
 
 The content is a :class:`QuoteBook`: by default the small fixed one the tests assert on
 (:data:`BOOK`), or a generated one of any size for benchmarks
@@ -224,8 +231,14 @@ def tags_of(slug: str) -> list[str]:
 e = html.escape
 
 
+#: the shop's products: (sku, name, price as shown)
+PRODUCTS = {1: ("tea-1", "Tea", "£3.50"), 2: ("kettle-2", "Kettle", "£ 1,299.00"),
+            3: ("cup-3", "Cup", "£2.00"), 4: ("spoon-4", "Spoon", "")}
+
+
 def _page(title: str, body: str, *, logged_in: bool = False) -> web.Response:
-    login = ('<a href="/logout">Logout</a>' if logged_in else '<a href="/login">Login</a>')
+    login = ('<a href="/logout">Logout</a> <a class="shop" href="/shop/">Shop</a>'
+             if logged_in else '<a href="/login">Login</a>')
     text = (f'<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8"><title>{e(title)}'
             f'</title></head><body><div class="container"><div class="header-box">'
             f'<h1><a href="/">Quotes to Scrape</a></h1><p>{login}</p></div>{body}'
@@ -266,6 +279,8 @@ class QuotesSite:
         self.tokens: set[str] = set()
         self.sessions: set[str] = set()
         self.logins: list[dict[str, str]] = []  # the form data of each POST /login
+        self.user_agents: Counter[str] = Counter()
+        self.proxied: list[str] = []
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._count])
@@ -281,11 +296,16 @@ class QuotesSite:
         r.add_post("/filter", self.filter)
         r.add_get("/api/quotes", self.api_quotes)
         r.add_post("/api/search", self.api_search)
+        r.add_get("/shop/", self.shop)
+        r.add_get("/shop/p/{n:\\d+}/", self.product)
         return app
 
     @web.middleware
     async def _count(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self.hits[request.path_qs] += 1
+        self.user_agents[request.headers.get("User-Agent", "")] += 1
+        if request.raw_path.startswith("http"):
+            self.proxied.append(request.path_qs)
         return await handler(request)
 
     def _logged_in(self, request: web.Request) -> bool:
@@ -399,6 +419,23 @@ class QuotesSite:
             for q in shown)
         return _page("Search results", self._search_form(author, book.tags_of(slug))
                      + results)
+
+    # -- the shop -------------------------------------------------------------------------------
+    async def shop(self, request: web.Request) -> web.Response:
+        hrefs = ["/shop/p/1/", "/shop/p/1/?ref=home", *(f"/shop/p/{n}/" for n in PRODUCTS
+                                                      if n > 1),
+                 "/shop/discontinued/", "/shop/p/90/", "/shop/"]
+        return _page("Shop", "".join(f'<a href="{h}">{h}</a>' for h in hrefs))
+
+    async def product(self, request: web.Request) -> web.Response:
+        n = int(request.match_info["n"])
+        if n not in PRODUCTS:
+            raise web.HTTPNotFound()
+        if n == 3 and self.hits[request.path] == 1:
+            return _page("Are you a robot?", '<form class="captcha">solve this</form>')
+        sku, name, price = PRODUCTS[n]
+        return _page(name, f'<h1>{e(name)}</h1><span class="sku">{sku}</span>'
+                     f'<p class="price">{e(price)}</p>')
 
     # -- JSON ------------------------------------------------------------------------------------
     def _api_quote(self, q: Quote) -> dict[str, Any]:

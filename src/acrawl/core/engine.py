@@ -277,7 +277,21 @@ class Engine:
             for key, value in self.scheduler.stats().items():
                 self.stats.set(key, value)
             self.hooks.crawl_closed(self.spider, self.stats, self.reason)
+            await self._spider_closed()
         return self.reason
+
+    async def _spider_closed(self) -> None:
+        """Scrapy's ``Spider.closed(reason)``, sync or async, if the spider has it: once, at
+        the end; what it raises is logged and counted as the spider's error."""
+        closed = getattr(self.spider, "closed", None)
+        if not callable(closed):
+            return
+        try:
+            out = closed(self.reason)
+            if inspect.isawaitable(out):
+                await out
+        except Exception as exc:
+            self._callback_error(getattr(closed, "__qualname__", "closed"), None, exc)
 
     async def _close_components(self) -> None:
         """``close_spider`` of the pipelines, then of the middlewares (reverse order); each
@@ -609,7 +623,8 @@ class Engine:
     async def _failure(self, request: Request, exc: BaseException,
                        response: Response | None = None) -> None:
         """A request failed for good: its errback, the error hook, then done. ``response``:
-        the one a spider middleware's ``process_spider_input`` rejected."""
+        the one a spider middleware's ``process_spider_input`` rejected, or the one of an
+        :class:`HttpError`."""
         self.hooks.error(exc, request, self.spider)
         errback = request.errback
         if errback is not None:
@@ -630,12 +645,13 @@ class Engine:
             return
         if not (200 <= status < 300) and not self._handles_status(request, status):
             self.stats.inc(f"http_ignored/{status}")
-            exc = HttpError(f"HTTP {status} {request.url}", request, status)
+            exc = HttpError(f"HTTP {status} {request.url}", request, status, response)
             if request.errback is None:
                 logger.info("ignoring response %s: HTTP status not handled", response)
                 await self.writer.add([], request)
-            else:
-                await self._failure(request, exc)
+            else:  # its errback's output goes through the spider middlewares with it,
+                # as Scrapy's HttpErrorMiddleware rejects it in process_spider_input
+                await self._failure(request, exc, response)
             return
         if self.max_pages is not None:
             # a shared frontier counts for the whole crawl: this page's number, or 0

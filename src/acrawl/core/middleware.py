@@ -33,8 +33,10 @@ import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
+import attrs
+
 from ..errors import AcrawlError, ComponentError, DownloadError, IgnoreRequest
-from ..http import Request, Response
+from ..http import Request, Response, plain_headers
 from .components import Slot, is_async
 
 if TYPE_CHECKING:
@@ -76,6 +78,11 @@ class DownloadChain:
         self._requests = _steps(self.slots, "process_request")
         self._responses = _steps(self.slots, "process_response")[::-1]
         self._exceptions = _steps(self.slots, "process_exception")[::-1]
+        #: a middleware of the user's may set header names or values as bytes, Scrapy's
+        #: type: made str before the download (checked only in a chain with one)
+        self._own_headers = any(
+            slot.origin != "built-in" and callable(getattr(slot.component, "process_request",
+                                                           None)) for slot in self.slots)
 
     async def run(self, request: Request, fetch: Fetch) -> Response | Request:
         response: Response | None = None
@@ -89,20 +96,22 @@ class DownloadChain:
                 if out is None:
                     continue
             if isinstance(out, Response):
-                response = out
+                response = _made(out, request)
                 break
             if isinstance(out, Request):
                 return out
             raise _bad_return(step[0], "process_request", request, out,
                               "None, a Request or a Response")
         if response is None:
+            if self._own_headers:
+                plain_headers(request.headers)
             try:
                 response = await fetch(request)
             except DownloadError as exc:
                 recovered = await self._exception(request, exc)
                 if isinstance(recovered, Request):
                     return recovered
-                response = recovered
+                response = _made(recovered, request)
         return await self._response(request, response)
 
     async def _exception(self, request: Request, exc: DownloadError) -> Response | Request:
@@ -173,6 +182,24 @@ def _raise_from(exc: Exception, name: str, method: str, request: Request) -> NoR
         _own(exc, request, name)
         raise exc
     raise _failed(name, method, request, exc) from exc
+
+
+def _made(response: Response, request: Request) -> Response:
+    """A response a middleware made instead of the download, as Scrapy's are made
+    (``HtmlResponse(url=request.url, body="...", encoding="utf-8")``): its ``request``
+    filled in when left out, a ``str`` body encoded (with its ``encoding``, else UTF-8),
+    its own headers dict when it has none."""
+    body: Any = response.body
+    if response.request is not None and type(body) is bytes and response.headers:
+        return response
+    encoding = response._encoding
+    if isinstance(body, str):
+        try:
+            body = body.encode(encoding or "utf-8")
+        except LookupError:  # an unknown encoding: UTF-8, said so
+            body, encoding = body.encode("utf-8"), "utf-8"
+    return attrs.evolve(response, request=response.request or request, body=body,
+                        headers=response.headers or {}, encoding=encoding)
 
 
 def _own(exc: AcrawlError, request: Request, name: str) -> None:

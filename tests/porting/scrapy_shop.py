@@ -1,0 +1,264 @@
+"""A Scrapy project as Scrapy users write one: the original of ``ported_shop.py``.
+
+Not imported by the tests (Scrapy is not a test dependency): ``test_ported_shop.py`` reads
+this file and checks that ``ported_shop.py`` is this text with only the changes
+docs/porting-from-scrapy.md lists. Written from Scrapy's documentation (item pipelines,
+downloader and spider middlewares, CrawlSpider, requests and responses) and the shapes real
+projects use (rotating user agents, proxies, ban pages, fixtures).
+"""
+
+import json
+import random
+from dataclasses import dataclass, field
+
+import scrapy
+from itemadapter import ItemAdapter
+from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.exceptions import DropItem, IgnoreRequest
+from scrapy.http import HtmlResponse
+from scrapy.linkextractors import LinkExtractor
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.spiders import CrawlSpider, Rule
+
+# -- items ----------------------------------------------------------------------------------------
+
+@dataclass
+class Product:
+    sku: str
+    name: str
+    price: str
+    url: str
+    tags: list = field(default_factory=list)
+
+
+# -- downloader middlewares -----------------------------------------------------------------------
+
+class RotateUserAgentMiddleware:
+    def __init__(self, user_agents):
+        self.user_agents = user_agents
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.settings.getlist("USER_AGENTS"))
+
+    def process_request(self, request, spider):
+        if self.user_agents:
+            request.headers.setdefault("User-Agent", random.choice(self.user_agents))
+
+
+class ProxyMiddleware:
+    def __init__(self, proxy_url):
+        self.proxy_url = proxy_url
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.settings.get("SHOP_PROXY"))
+
+    def process_request(self, request, spider):
+        if self.proxy_url and "/shop/" in request.url:
+            request.meta["proxy"] = self.proxy_url
+
+
+class FixtureMiddleware:
+    """Answers /fixtures/ URLs from local files, without the network."""
+
+    FIXTURES = {"/fixtures/featured": "<html><body><h1>Featured</h1>"
+                                      '<a href="/shop/p/2/">kettle</a></body></html>'}
+
+    def process_request(self, request, spider):
+        for path, body in self.FIXTURES.items():
+            if request.url.endswith(path):
+                return HtmlResponse(url=request.url, body=body, encoding="utf-8",
+                                    request=request)
+        return None
+
+
+class BanDetectionMiddleware:
+    def process_response(self, request, response, spider):
+        if b"captcha" in response.body:
+            spider.logger.info("ban page at %s", response.url)
+            retry = get_retry_request(request, spider=spider, reason="ban")
+            if retry is not None:
+                return retry
+            return request.replace(dont_filter=True)
+        return response
+
+
+class FallbackMiddleware:
+    def process_exception(self, request, exception, spider):
+        if request.meta.get("fallback"):
+            return HtmlResponse(url=request.url, status=200, body=b"<html><body>"
+                                b'<p class="offline">offline</p></body></html>',
+                                encoding="utf-8", request=request)
+        return None
+
+
+class StatsMiddleware:
+    def __init__(self, stats):
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.stats)
+
+    def process_response(self, request, response, spider):
+        self.stats.inc_value(f"shop/status/{response.status}")
+        spider.logger.debug("%s %s", response.status, response.url)
+        return response
+
+
+# -- spider middlewares ---------------------------------------------------------------------------
+
+class SkipDiscontinuedMiddleware:
+    def process_spider_output(self, response, result, spider):
+        for r in result:
+            if isinstance(r, scrapy.Request) and "/discontinued/" in r.url:
+                continue
+            yield r
+
+
+class DepthAnnotatorMiddleware:
+    def process_spider_output(self, response, result, spider):
+        for r in result:
+            if not isinstance(r, scrapy.Request):
+                ItemAdapter(r)["tags"].append(f"depth:{response.meta.get('depth', 0)}")
+            yield r
+
+
+class ExtraStartMiddleware:
+    def process_start_requests(self, start_requests, spider):
+        yield from start_requests
+        yield scrapy.Request(spider.extra_url, callback=spider.parse_featured)
+
+
+# -- item pipelines -------------------------------------------------------------------------------
+
+class DuplicatesPipeline:
+    def __init__(self):
+        self.ids_seen = set()
+
+    def process_item(self, item, spider):
+        adapter = ItemAdapter(item)
+        if adapter.get("sku") is None:
+            return item
+        if adapter["sku"] in self.ids_seen:
+            raise DropItem(f"Duplicate item found: {item!r}")
+        self.ids_seen.add(adapter["sku"])
+        return item
+
+
+class PricePipeline:
+    vat_factor = 1.15
+
+    def process_item(self, item, spider):
+        adapter = ItemAdapter(item)
+        if adapter.get("sku") is None:
+            return item
+        price = adapter.get("price", "").replace("£", "").replace(",", "").strip()
+        if not price:
+            raise DropItem(f"Missing price in {item!r}")
+        adapter["price"] = f"{float(price) * self.vat_factor:.2f}"
+        return item
+
+
+class TagPipeline:
+    async def process_item(self, item, spider):
+        adapter = ItemAdapter(item)
+        adapter["tags"].append("checked")
+        return item
+
+
+class JsonWriterPipeline:
+    def __init__(self, path):
+        self.path = path
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.settings.get("JSONL_PATH"))
+
+    def open_spider(self, spider):
+        self.file = open(self.path, "w")
+
+    def close_spider(self, spider):
+        self.file.close()
+
+    def process_item(self, item, spider):
+        line = json.dumps(ItemAdapter(item).asdict()) + "\n"
+        self.file.write(line)
+        return item
+
+
+# -- the spider -----------------------------------------------------------------------------------
+
+class ShopSpider(CrawlSpider):
+    name = "shop"
+    allowed_domains = ["127.0.0.1"]
+    custom_settings = {
+        "USER_AGENTS": ["shop-bot/1.0", "shop-bot/2.0"],
+        "DOWNLOADER_MIDDLEWARES": {
+            "scrapy_shop.RotateUserAgentMiddleware": 400,
+            "scrapy_shop.ProxyMiddleware": 410,
+            "scrapy_shop.FixtureMiddleware": 420,
+            "scrapy_shop.BanDetectionMiddleware": 430,
+            "scrapy_shop.FallbackMiddleware": 440,
+            "scrapy_shop.StatsMiddleware": 450,
+        },
+        "SPIDER_MIDDLEWARES": {
+            "scrapy_shop.ExtraStartMiddleware": 600,
+            "scrapy_shop.DepthAnnotatorMiddleware": 700,
+            "scrapy_shop.SkipDiscontinuedMiddleware": 800,
+        },
+        "ITEM_PIPELINES": {
+            "scrapy_shop.DuplicatesPipeline": 100,
+            "scrapy_shop.PricePipeline": 200,
+            "scrapy_shop.TagPipeline": 300,
+            "scrapy_shop.JsonWriterPipeline": 400,
+        },
+    }
+    rules = (
+        Rule(LinkExtractor(allow=r"/shop/p/\d+/", deny=r"/shop/p/9\d*/"),
+             callback="parse_product", cb_kwargs={"source": "rule"}),
+        Rule(LinkExtractor(allow=r"/shop/[a-z]*/?$")),
+    )
+
+    def start_requests(self):
+        yield scrapy.Request(self.login_url, callback=self.login)
+        yield scrapy.Request(self.offline_url, callback=self.parse_offline,
+                             meta={"fallback": True})
+        yield scrapy.Request(self.missing_url, callback=self.parse_offline,
+                             errback=self.on_error)
+
+    def login(self, response):
+        return scrapy.FormRequest.from_response(
+            response, formdata={"username": "ann", "password": "secret"},
+            callback=self.after_login)
+
+    def after_login(self, response):
+        yield from response.follow_all(css="a.shop", callback=self.parse)
+
+    def parse_product(self, response, source):
+        yield Product(
+            sku=response.css("span.sku::text").get(),
+            name=response.css("h1::text").get(),
+            price=response.css("p.price::text").get(""),
+            url=response.url,
+            tags=[source],
+        )
+
+    def parse_featured(self, response):
+        yield from response.follow_all(css="a", callback=self.parse_product,
+                                       cb_kwargs={"source": "featured"})
+
+    def parse_offline(self, response):
+        yield {"offline": response.css("p.offline::text").get(), "tags": []}
+
+    def on_error(self, failure):
+        if failure.check(HttpError):
+            response = failure.value.response
+            self.logger.info("HTTP %s on %s", response.status, failure.request.url)
+            yield {"error": response.status, "url": failure.request.url, "tags": []}
+        elif failure.check(IgnoreRequest):
+            self.logger.info("ignored %s", failure.request.url)
+
+    def closed(self, reason):
+        self.crawler.stats.set_value("shop/closed", reason)
