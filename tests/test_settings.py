@@ -201,16 +201,42 @@ def test_scrapys_getters_and_spelling_for_ported_components() -> None:
     assert plain.getlist("SHOP_PROXY") == ["a", "b"]
 
 
-@pytest.mark.parametrize(("attr", "value", "needle"), [
-    ("allowed_domains", ["127.0.0.1"], "allowed_domains is Scrapy's name; acrawl reads "
-                                       "allowed_hosts"),
-    ("custom_settings", {"DOWNLOAD_DELAY": 1}, "custom_settings is Scrapy's name; acrawl "
-                                               "reads settings = {...}"),
+@pytest.mark.parametrize(("attrs", "needle"), [
+    ({"custom_settings": {"DOWNLOAD_DELAY": 1}},
+     "custom_settings is Scrapy's name; acrawl reads settings = {...}"),
+    ({"allowed_domains": ["a.test"], "allowed_hosts": ["b.test"]},
+     "allowed_domains (Scrapy's) and allowed_hosts both set; keep allowed_hosts"),
 ])
-def test_scrapys_spider_attributes_are_not_silently_ignored(attr: str, value: Any,
+def test_scrapys_spider_attributes_are_not_silently_ignored(attrs: dict[str, Any],
                                                             needle: str) -> None:
     from acrawl.crawler import Crawler
 
-    spider_cls = type("Ported", (Spider,), {"name": "ported", attr: value})
+    spider_cls = type("Ported", (Spider,), {"name": "ported", **attrs})
     with pytest.raises(ConfigError, match="^spider 'ported': " + re.escape(needle)):
         Crawler.create(spider_cls, entry_points=False)
+
+
+def test_scrapys_allowed_domains_allow_subdomains_as_in_scrapy() -> None:
+    from acrawl.policies.allowed_hosts import HostMatcher
+    from acrawl.spider import check_spider
+
+    class Ported(Spider):
+        name = "ported"
+        allowed_domains = ["example.com", "127.0.0.1", "shop.test:8000"]
+
+    spider = Ported()
+    check_spider(spider)
+    assert spider.allowed_hosts == [".example.com", "127.0.0.1", "shop.test:8000"]
+    m = HostMatcher(spider.allowed_hosts)
+    assert m.allows("http://example.com/") and m.allows("https://www.example.com/x")
+    assert not m.allows("http://notexample.com/") and not m.allows("http://shop.test:9000/")
+
+
+def test_scrapys_setting_names_read_acrawls_values() -> None:
+    from acrawl.settings import SCRAPY_NAMES
+
+    s = Settings.build({"concurrency": 7, "obey_robots": False, "max_depth": 3})
+    assert s.getint("CONCURRENT_REQUESTS") == 7 and s["DEPTH_LIMIT"] == 3
+    assert s.getbool("ROBOTSTXT_OBEY") is False and "ROBOTSTXT_OBEY" in s
+    assert s.getfloat("DOWNLOAD_TIMEOUT") == s["timeout"]
+    assert set(SCRAPY_NAMES.values()) <= set(s)  # every alias names a real setting

@@ -296,6 +296,33 @@ _TYPE_NAMES = {bool: "true/false", int: "an integer", float: "a finite number", 
                list: "a list", dict: "a JSON object"}
 
 
+#: Scrapy's names of the settings acrawl names otherwise, where the value means the same: what
+#: a ported component reads (``crawler.settings.getint("CONCURRENT_REQUESTS")``) is acrawl's
+#: value (docs/porting-from-scrapy.md has the table). Read only: ``-s`` takes acrawl's names.
+SCRAPY_NAMES = {
+    "CONCURRENT_REQUESTS": "concurrency",
+    "CONCURRENT_REQUESTS_PER_DOMAIN": "per_host_concurrency",
+    "AUTOTHROTTLE_ENABLED": "autothrottle",
+    "DOWNLOAD_TIMEOUT": "timeout",
+    "DOWNLOAD_MAXSIZE": "max_response_size",
+    "DEPTH_LIMIT": "max_depth",
+    "CLOSESPIDER_PAGECOUNT": "max_pages",
+    "CLOSESPIDER_TIMEOUT": "close_timeout",
+    "CLOSESPIDER_ITEMCOUNT": "close_item_count",
+    "CLOSESPIDER_ERRORCOUNT": "close_error_count",
+    "MEMUSAGE_LIMIT_MB": "memory_limit_mb",
+    "MEMUSAGE_WARNING_MB": "memory_warning_mb",
+    "ROBOTSTXT_OBEY": "obey_robots",
+    "DEFAULT_REQUEST_HEADERS": "default_headers",
+    "COOKIES_ENABLED": "cookies",
+    "REDIRECT_MAX_TIMES": "max_redirects",
+    "METAREFRESH_MAXDELAY": "max_metarefresh_delay",
+    "HTTPCACHE_DIR": "cache_dir",
+    "HTTPCACHE_EXPIRATION_SECS": "cache_expiration_secs",
+    "HTTPCACHE_IGNORE_HTTP_CODES": "cache_ignore_http_codes",
+}
+
+
 class Settings(Mapping[str, Any]):
     """Validated, read-only settings. ``settings["timeout"]`` or ``settings.get(...)``."""
 
@@ -348,8 +375,11 @@ class Settings(Mapping[str, Any]):
         try:
             return self._values[key]
         except KeyError:
-            # Scrapy's spelling (``settings["DOWNLOAD_DELAY"]``): the name as ``-s`` takes it
-            name = key.strip().lower().replace("-", "_") if isinstance(key, str) else key
+            # Scrapy's spelling (``settings["DOWNLOAD_DELAY"]``): the name as ``-s`` takes it,
+            # or acrawl's name for it (``"CONCURRENT_REQUESTS"`` is ``concurrency``)
+            if not isinstance(key, str):
+                raise
+            name = SCRAPY_NAMES.get(key.strip().upper()) or key.strip().lower().replace("-", "_")
             if name == key:
                 raise
             return self._values[name]

@@ -16,6 +16,7 @@ crawler registers the spider instance as a plugin.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -98,13 +99,44 @@ def _string_list(spider: Spider, attr: str, what: str, given: Mapping[str, Any])
         setattr(spider, attr, list(value))
 
 
-#: Scrapy spider attributes acrawl names otherwise: (Scrapy's, acrawl's, what changes)
+#: Scrapy spider attributes acrawl names otherwise and cannot take as they are: (Scrapy's,
+#: acrawl's, what changes)
 _SCRAPY_ATTRIBUTES = [
-    ("allowed_domains", "allowed_hosts", "'.example.com' for subdomains too"),
     ("custom_settings", "settings = {...}",
      "lower-case names; middlewares = [...], spider_middlewares = [...] and "
      "pipelines = [...] for DOWNLOADER_MIDDLEWARES, SPIDER_MIDDLEWARES and ITEM_PIPELINES"),
 ]
+
+
+def _allowed_domains(spider: Spider, given: Mapping[str, Any]) -> None:
+    """Scrapy's ``allowed_domains``, in a ported spider, taken with Scrapy's meaning: each
+    domain and its subdomains (``"example.com"`` is acrawl's ``".example.com"``); an entry
+    with a port, or an IP address, is that host alone. Both attributes at once is an error."""
+    if getattr(spider, "allowed_domains", None) is None:
+        return
+    name = spider.name
+    if getattr(spider, "allowed_hosts", None):
+        raise ConfigError(f"spider {name!r}: allowed_domains (Scrapy's) and allowed_hosts "
+                          f"both set; keep allowed_hosts ('.example.com' for subdomains too)")
+    _string_list(spider, "allowed_domains", "domain", given)
+    hosts = []
+    domains: list[str] = getattr(spider, "allowed_domains")  # noqa: B009 - (not declared)
+    for entry in domains:
+        entry = entry.strip()
+        plain = entry.lstrip(".")
+        if not plain or ":" in plain or "/" in plain or _is_ip(plain):
+            hosts.append(entry)  # (an entry allowed_hosts refuses is refused below)
+        else:
+            hosts.append("." + plain)
+    setattr(spider, "allowed_hosts", hosts)  # noqa: B010 - (a ClassVar on the class)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def check_spider(spider: Spider, given: Mapping[str, Any] | None = None) -> None:
@@ -135,6 +167,7 @@ def check_spider(spider: Spider, given: Mapping[str, Any] | None = None) -> None
                 raise ConfigError(f"spider {name!r}: settings keys must be setting names "
                                   f"(strings), got {_kind(key)}")
     _string_list(spider, "start_urls", "URL", given)
+    _allowed_domains(spider, given)
     _string_list(spider, "allowed_hosts", "host", given)
     for host in spider.allowed_hosts:
         if "," in host or any(c.isspace() for c in host.strip()):

@@ -545,6 +545,26 @@ async def test_allowed_hosts_filter(crawl: Any, serve_app: Any, page: Any, rec: 
     assert result.stats["filtered/allowed_hosts"] == 2
 
 
+async def test_scrapys_allowed_domains_is_the_host_filter(crawl: Any, serve_app: Any, page: Any,
+                                                         rec: Recorder) -> None:
+    """A ported spider's ``allowed_domains`` filters as Scrapy's does (it was refused)."""
+    class Ported(RecordingSpider):
+        allowed_domains = ["127.0.0.1"]
+
+        def parse(self, response: Response) -> Any:
+            self.seen.append(response)
+            if response.url.endswith("/"):
+                yield response.follow(f"http://localhost:{self.port}/offhost")
+                yield response.follow("/onhost")
+
+    async with serve_app(pages(rec, page, {"/": "x", "/onhost": "y", "/offhost": "z"})) as base:
+        result, spider = await crawl(Ported, start_urls=[base + "/"],
+                                     port=int(base.rsplit(":", 1)[1]))
+    assert dict(rec.hits) == {"/": 1, "/onhost": 1}
+    assert result.stats["filtered/allowed_hosts"] == 1
+    assert spider.allowed_hosts == ["127.0.0.1"]
+
+
 async def test_max_depth(crawl: Any, serve_app: Any, page: Any, rec: Recorder) -> None:
     site = {f"/n/{i}": f'<a href="/n/{i + 1}">next</a>' for i in range(6)}
 
