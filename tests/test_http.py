@@ -207,7 +207,19 @@ def test_json() -> None:
 
 def test_meta_is_the_request_meta() -> None:
     req = Request(URL, meta={"k": "v"})
-    assert make_response(b"", request=req).meta == {"k": "v"}
+    meta = make_response(b"", request=req).meta
+    assert meta is req.meta and meta == {"k": "v", "depth": 0}
+
+
+def test_meta_depth_is_the_requests_depth_as_scrapys() -> None:
+    # Scrapy's depth middleware sets response.meta["depth"]; a ported spider reads it. A
+    # request made with `meta=response.meta` carries the parent's depth in its meta: its own
+    # response says its own depth, not the copied one.
+    parent = make_response(b"<a href=/b>b</a>", request=Request(URL, depth=2))
+    assert parent.meta["depth"] == 2
+    child = parent.follow("/b", meta=parent.meta)
+    assert child.depth == 3 and child.meta["depth"] == 2  # copied, not yet its response's
+    assert make_response(b"", request=child).meta["depth"] == 3
 
 
 # -- Response: selectors -------------------------------------------------------------------------

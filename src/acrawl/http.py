@@ -279,7 +279,14 @@ class Response:
     # -- decoding -------------------------------------------------------------------------------
     @property
     def meta(self) -> dict[str, Any]:
-        return self.request.meta
+        """The request's ``meta``, with ``"depth"`` set to the request's depth, as Scrapy's
+        depth middleware leaves it (so ``response.meta.get("depth", 0)`` ports unchanged, and
+        ``follow(url, meta=response.meta)`` does not carry a stale depth: each response sets
+        its own)."""
+        request = self.request
+        meta = request.meta
+        meta["depth"] = request.depth
+        return meta
 
     @property
     def content_type(self) -> str:

@@ -192,7 +192,7 @@ async def test_a_response_a_middleware_makes_as_in_scrapy(crawl: Any, serve_app:
     assert (fixture.status, fixture.body, fixture.encoding) == (
         200, "<p>caf\xe9 <a href=/b>b</a></p>".encode("cp1252"), "cp1252")
     assert fixture.css("p::text").get() == "caf\xe9 "
-    assert fixture.request.url == base + "/fixture" and fixture.meta == {}
+    assert fixture.request.url == base + "/fixture" and fixture.meta == {"depth": 0}
     assert site.seen("/fixture") == 0 and site.seen("/b") == 1  # its link was followed
     assert made[offline].text == "<p>offline</p>" and made[offline].request.url == offline
 

@@ -114,7 +114,7 @@ class DepthAnnotatorMiddleware:
     def process_spider_output(self, response, result, spider):
         for r in result:
             if not isinstance(r, acrawl.Request):
-                ItemAdapter(r)["tags"].append(f"depth:{response.request.depth}")
+                ItemAdapter(r)["tags"].append(f"depth:{response.meta.get('depth', 0)}")
             yield r
 
 
