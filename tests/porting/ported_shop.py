@@ -185,7 +185,7 @@ class JsonWriterPipeline:
 
 class ShopSpider(CrawlSpider):
     name = "shop"
-    allowed_hosts = ["127.0.0.1"]
+    allowed_domains = ["127.0.0.1"]
     settings = {"user_agents": ["shop-bot/1.0", "shop-bot/2.0"]}
     middlewares = [
         RotateUserAgentMiddleware,

@@ -21,7 +21,6 @@ HERE = Path(__file__).parent
 RENAMES = [
     (r"\bscrapy\.(Request|FormRequest)\b", r"acrawl.\1"),          # Requests and responses
     (r"\bHtmlResponse\(", "acrawl.Response("),                     # Requests and responses
-    (r"\ballowed_domains\b", "allowed_hosts"),                     # Spiders
     # Middlewares: the headers component set User-Agent before your middlewares run
     (r'request\.headers\.setdefault\("User-Agent", (.*)\)$', r'request.headers["User-Agent"] = \1'),
 ]
