@@ -1147,7 +1147,7 @@ class _ListSink:
 
 
 def _writer(sink: _ListSink, batch_size: int) -> tuple[Any, list[Any], list[Any], list[Any]]:
-    from acrawl.core.engine import ItemWriter
+    from acrawl.core.writer import ItemWriter
 
     committed: list[Any] = []
     sink_errors: list[Any] = []
