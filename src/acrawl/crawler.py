@@ -50,7 +50,7 @@ from .policies.proxy import ProxyMiddleware
 from .policies.redirect import RedirectMiddleware
 from .policies.retry import RetryMiddleware
 from .policies.throttle import AutoThrottle, ThrottleMiddleware
-from .settings import Layer, Settings
+from .settings import Layer, Settings, scrapy_order_hint
 from .sinks.base import Sink
 from .spider import Spider, check_spider, spider_name
 from .stats import Stats
@@ -491,6 +491,9 @@ class Crawler:
         then the plugins' ``acrawl_<attr>`` hook."""
         specs: list[tuple[Any, str]] = []
         own = getattr(self.spider, attr, None) or ()
+        if isinstance(own, Mapping):
+            raise ConfigError(f"spider {self.spider.name!r}: {attr} "
+                              f"{scrapy_order_hint(attr, own)}")
         if isinstance(own, str) or not isinstance(own, Iterable):
             raise ConfigError(f"spider {self.spider.name!r}: {attr} must be a list of "
                               f"classes, instances or import paths, got {type(own).__name__}")

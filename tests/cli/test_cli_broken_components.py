@@ -1,0 +1,98 @@
+"""Broken user components, as ``acrawl-run`` users meet them: a middleware, pipeline, spider
+middleware, plugin or setting that is wrong gets one line naming it (exit 2) before the
+crawl, or is survived (logged, counted, exit 1) during it — never a bare traceback, never
+lost data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e_support import (
+    PagesSite,
+    Runner,
+    assert_ok,
+    assert_usage_error,
+    describe,
+    read_jsonl,
+    write_module,
+)
+
+PAGES = {
+    "/": '<title>home</title><a href="/a">a</a><a href="/b">b</a>',
+    "/a": "<title>a</title>",
+    "/b": "<title>b</title>",
+}
+
+COMPONENTS = '''
+    import acrawl
+
+    class Keep:
+        def process_item(self, item, spider):
+            return item
+
+    class Header:
+        def process_request(self, request, spider):
+            request.headers["X-Seen"] = "yes"
+'''
+
+
+def spider_source(body: str = "", preamble: str = "") -> str:
+    """A spider crawling PAGES from ``-a base=URL``, with ``body`` in its class."""
+    return f'''
+import acrawl
+{preamble}
+
+class Site(acrawl.Spider):
+    name = "site"
+{body}
+    def __init__(self, base="", **kw):
+        super().__init__(**kw)
+        self.start_urls = [base + "/"]
+
+    def parse(self, response):
+        yield {{"url": response.url, "title": response.css("title::text").get("")}}
+        for href in response.css("a::attr(href)").getall():
+            yield response.follow(href)
+'''
+
+
+def run_spider(acrawl: Runner, tmp_path: Path, base: str, *args: str, body: str = "",
+               preamble: str = "") -> Any:
+    spider = tmp_path / "site_spider.py"
+    spider.write_text(spider_source(body, preamble), encoding="utf-8")
+    write_module(tmp_path, "comps.py", COMPONENTS)
+    return acrawl.run(str(spider), "-a", f"base={base}", *args, pythonpath=[tmp_path])
+
+
+# -- settings -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("setting", ["middlewares", "spider_middlewares", "pipelines",
+                                     "disable"])
+def test_an_empty_component_setting_is_an_empty_list(acrawl: Runner, tmp_path: Path, serve,
+                                                      setting: str) -> None:
+    """``-s disable=$EXTRA`` with nothing in ``$EXTRA`` crawls as without it."""
+    srv = serve(PagesSite(PAGES))
+    result = run_spider(acrawl, tmp_path, srv.base_url, "-s", f"{setting}=", "-o", "out.jsonl")
+    assert_ok(result)
+    assert len(read_jsonl(tmp_path / "out.jsonl")) == 3
+
+
+@pytest.mark.parametrize(("where", "args", "body"), [
+    ("command line", ("-s", 'pipelines={"comps.Keep": 300}'), ""),
+    ("spider settings", (), '    settings = {"pipelines": {"comps.Keep": 300}}\n'),
+    ("spider attribute", (), '    middlewares = {"comps.Header": 543}\n'),
+])
+def test_scrapys_numbered_dict_of_components_is_refused(acrawl: Runner, tmp_path: Path, serve,
+                                                        where: str, args: tuple[str, ...],
+                                                        body: str) -> None:
+    """A dict of order numbers, pasted from Scrapy's settings, was iterated for its keys
+    (the numbers silently ignored) or refused as "expects a list" without saying why."""
+    srv = serve(PagesSite(PAGES))
+    result = run_spider(acrawl, tmp_path, srv.base_url, *args, "-o", "out.jsonl", body=body)
+    line = assert_usage_error(result, "is a list in the order the components run",
+                              "scrapy's dict of order numbers")
+    assert "comps." in line, where
+    assert not (tmp_path / "out.jsonl").exists(), describe(result)
