@@ -96,3 +96,64 @@ def test_scrapys_numbered_dict_of_components_is_refused(acrawl: Runner, tmp_path
                               "scrapy's dict of order numbers")
     assert "comps." in line, where
     assert not (tmp_path / "out.jsonl").exists(), describe(result)
+
+
+# -- loading --------------------------------------------------------------------------------------
+
+GENERATORS = '''
+class YieldingPipeline:
+    def process_item(self, item, spider):
+        yield item
+
+class AsyncYieldingPipeline:
+    async def process_item(self, item, spider):
+        yield item
+
+class YieldingMiddleware:
+    def process_request(self, request, spider):
+        yield None
+
+class YieldingOpen:
+    def open_spider(self, spider):
+        yield
+
+    def process_item(self, item, spider):
+        return item
+
+class NoneFromCrawler:
+    @classmethod
+    def from_crawler(cls, crawler):
+        cls.crawler = crawler      # forgot: return cls()
+
+    def process_item(self, item, spider):
+        return item
+'''
+
+
+@pytest.mark.parametrize(("attr", "needles"), [
+    ("pipelines = [YieldingPipeline]", ("YieldingPipeline", "process_item", "generator")),
+    ("pipelines = [AsyncYieldingPipeline]", ("AsyncYieldingPipeline", "process_item",
+                                             "generator")),
+    ("middlewares = [YieldingMiddleware]", ("YieldingMiddleware", "process_request",
+                                            "generator")),
+    ("pipelines = [YieldingOpen]", ("YieldingOpen", "open_spider", "generator")),
+])
+def test_a_generator_method_is_refused_when_it_loads(acrawl: Runner, tmp_path: Path, serve,
+                                                     attr: str,
+                                                     needles: tuple[str, ...]) -> None:
+    """``yield item`` in ``process_item`` wrote the generator object (``errors/output``) and
+    lost the item; in ``process_request`` it failed every request."""
+    srv = serve(PagesSite(PAGES))
+    result = run_spider(acrawl, tmp_path, srv.base_url, "-o", "out.jsonl",
+                        body=f"    {attr}\n", preamble=GENERATORS)
+    assert_usage_error(result, *needles, "return")
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_from_crawler_returning_none_is_named(acrawl: Runner, tmp_path: Path, serve) -> None:
+    """It was reported as "has none of the methods process_item", which it has."""
+    srv = serve(PagesSite(PAGES))
+    result = run_spider(acrawl, tmp_path, srv.base_url, body="    pipelines = [NoneFromCrawler]\n",
+                        preamble=GENERATORS)
+    line = assert_usage_error(result, "NoneFromCrawler", "from_crawler(crawler) returned None")
+    assert "none of the methods" not in line
