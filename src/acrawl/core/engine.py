@@ -818,10 +818,14 @@ class Engine:
         try:
             outs = await self.spider_mws.output(response, outs, start)
         except ComponentError as exc:
-            self.stats.inc("errors/middleware")
-            logger.error("%s (%s); its output is dropped", exc, request.url, exc_info=exc.wrapped)
-            self.hooks.error(exc, request, self.spider)
-            outs = []
+            outs = exc.partial  # what it yielded before it raised is kept
+            kept = f"; what it yielded before it raised is kept ({len(outs)})" if outs else \
+                "; its output is dropped"
+            for error in (exc, *exc.later):
+                self.stats.inc("errors/middleware")
+                logger.error("%s (%s)%s", error, request.url, kept if error is exc else "",
+                             exc_info=error.wrapped)
+                self.hooks.error(error, request, self.spider)
         requests: list[Request] = []
         items: list[Any] = []
         for out in outs:
