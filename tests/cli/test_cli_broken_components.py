@@ -157,3 +157,60 @@ def test_from_crawler_returning_none_is_named(acrawl: Runner, tmp_path: Path, se
                         preamble=GENERATORS)
     line = assert_usage_error(result, "NoneFromCrawler", "from_crawler(crawler) returned None")
     assert "none of the methods" not in line
+
+
+# -- opening --------------------------------------------------------------------------------------
+
+OPENERS = '''
+class DatabaseDown:
+    def open_spider(self, spider):
+        raise ConnectionError("database down")
+
+    def process_item(self, item, spider):
+        return item
+
+class AsyncDatabaseDown:
+    async def open_spider(self, spider):
+        raise ConnectionError("database down")
+
+    def process_item(self, item, spider):
+        return item
+
+class JournalDown:
+    def open_spider(self, spider):
+        raise PermissionError("journal not writable")
+
+    def process_request(self, request, spider):
+        return None
+'''
+
+
+@pytest.mark.parametrize(("attr", "name"), [("pipelines = [DatabaseDown]", "DatabaseDown"),
+                                            ("pipelines = [AsyncDatabaseDown]",
+                                             "AsyncDatabaseDown"),
+                                            ("middlewares = [JournalDown]", "JournalDown")])
+@pytest.mark.parametrize("output", ["items.jsonl", "items.json"])
+def test_a_failing_open_spider_leaves_the_existing_output_untouched(
+    acrawl: Runner, tmp_path: Path, serve, attr: str, name: str, output: str,
+) -> None:
+    """With ``--overwrite`` the outputs were opened (truncated) before the components'
+    ``open_spider``: a database that was down cost the last run's items."""
+    srv = serve(PagesSite(PAGES))
+    previous = '{"kept": "from the last run"}\n' if output.endswith("l") else \
+        '[{"kept": "from the last run"}]\n'
+    (tmp_path / output).write_text(previous)
+    result = run_spider(acrawl, tmp_path, srv.base_url, "-o", output, "-o", "new.jsonl",
+                        "--overwrite", body=f"    {attr}\n", preamble=OPENERS)
+    assert_usage_error(result, name, "open_spider raised")
+    assert (tmp_path / output).read_text() == previous
+    assert not (tmp_path / "new.jsonl").exists()
+
+
+def test_the_outputs_are_replaced_once_open_spider_succeeded(acrawl: Runner, tmp_path: Path,
+                                                             serve) -> None:
+    srv = serve(PagesSite(PAGES))
+    (tmp_path / "items.jsonl").write_text('{"kept": "from the last run"}\n')
+    result = run_spider(acrawl, tmp_path, srv.base_url, "-o", "items.jsonl", "--overwrite",
+                        body='    pipelines = ["comps:Keep"]\n')
+    assert_ok(result)
+    assert sorted(i["title"] for i in read_jsonl(tmp_path / "items.jsonl")) == ["a", "b", "home"]

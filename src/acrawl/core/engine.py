@@ -29,7 +29,7 @@ import random
 import reprlib
 import time
 import types
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
@@ -241,11 +241,13 @@ class Engine:
         self._shared_queue = scheduler.shared
 
     # -- public ---------------------------------------------------------------------------------
-    async def run(self) -> str:
+    async def run(self, before_start: Callable[[], Awaitable[Any]] | None = None) -> str:
         """Crawl until the frontier is empty and nothing is in flight, or until stopped.
 
         First each component's ``open_spider``: one that raises is a ConfigError (the crawl
-        does not start; what opened is closed)."""
+        does not start; what opened is closed). Then ``before_start`` (the crawler opens the
+        outputs there, so a failing ``open_spider`` leaves them untouched); what it raises
+        closes the components too."""
         try:
             if self.lifecycle is not None:
                 await self.lifecycle.open()
@@ -254,6 +256,12 @@ class Engine:
         except ComponentError as exc:
             await self._close_components()
             raise ConfigError(str(exc)) from None
+        if before_start is not None:
+            try:
+                await before_start()
+            except BaseException:
+                await self._close_components()
+                raise
         self.started = True
         self.hooks.crawl_opened(self.spider, self.settings)
         feeder = asyncio.create_task(self._feed(), name="acrawl-start-requests")
