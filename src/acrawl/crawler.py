@@ -509,7 +509,9 @@ class Crawler:
         try:
             specs += [(spec, f"plugin {label}")
                       for label, spec in self.hooks.components(attr, self.settings, self.spider)]
-        except Exception as exc:
+        except ConfigError:
+            raise
+        except Exception as exc:  # (Hooks.components names the plugin that raised)
             raise ConfigError(f"a plugin's acrawl_{attr} failed: {type(exc).__name__}: {exc}"
                               ) from None
         out = []

@@ -5,6 +5,7 @@ lost data."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -214,3 +215,59 @@ def test_the_outputs_are_replaced_once_open_spider_succeeded(acrawl: Runner, tmp
                         body='    pipelines = ["comps:Keep"]\n')
     assert_ok(result)
     assert sorted(i["title"] for i in read_jsonl(tmp_path / "items.jsonl")) == ["a", "b", "home"]
+
+
+# -- plugins --------------------------------------------------------------------------------------
+
+SETUP_HOOKS = ["acrawl_add_settings()", "acrawl_middlewares(settings, spider)",
+               "acrawl_pipelines(settings, spider)", "acrawl_open_gate(settings, spider, fetch)",
+               "acrawl_download_handler(settings, spider)", "acrawl_open_sink(uri, settings)"]
+
+
+@pytest.mark.parametrize("hook", SETUP_HOOKS)
+def test_a_plugin_failing_to_set_up_is_one_line_naming_it(acrawl: Runner, tmp_path: Path,
+                                                          serve, hook: str) -> None:
+    """``acrawl_add_settings`` and ``acrawl_open_gate`` raising was a bare traceback (exit 1),
+    the others a line that did not say which plugin."""
+    srv = serve(PagesSite(PAGES))
+    write_module(tmp_path, "broken_plugin.py", f'''
+        import acrawl
+
+        @acrawl.hookimpl
+        def {hook}:
+            raise RuntimeError("plugin set-up bug")
+    ''')
+    result = run_spider(acrawl, tmp_path, srv.base_url, "-p", "broken_plugin", "-o", "out.jsonl")
+    assert_usage_error(result, "plugin 'broken_plugin'", hook.partition("(")[0],
+                       "RuntimeError: plugin set-up bug")
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+@pytest.mark.parametrize("hook", ["acrawl_crawl_opened(spider, settings)",
+                                  "acrawl_crawl_closed(spider, stats, reason)"])
+def test_a_plugin_failing_in_crawl_opened_or_closed_is_counted_and_the_crawl_goes_on(
+    acrawl: Runner, tmp_path: Path, serve, hook: str,
+) -> None:
+    """It was logged only: the crawl exited 0 as if nothing had failed."""
+    srv = serve(PagesSite(PAGES))
+    write_module(tmp_path, "broken_plugin.py", f'''
+        import acrawl
+
+        @acrawl.hookimpl
+        def {hook}:
+            raise RuntimeError("plugin lifecycle bug")
+
+        class Other:  # a second plugin's hook still runs
+            @acrawl.hookimpl
+            def {hook.replace("(", "(self, ")}:
+                open("other-ran", "w").close()
+
+        other = Other()
+    ''')
+    result = run_spider(acrawl, tmp_path, srv.base_url, "-p", "broken_plugin",
+                        "-p", "broken_plugin:other", "-o", "out.jsonl", "--stats", "stats.json")
+    assert result.returncode == 1, describe(result)
+    assert f"plugin broken_plugin: hook {hook.partition('(')[0]} raised" in result.stderr
+    assert len(read_jsonl(tmp_path / "out.jsonl")) == 3
+    assert json.loads((tmp_path / "stats.json").read_text())["errors/plugin"] == 1
+    assert (tmp_path / "other-ran").exists()

@@ -263,7 +263,7 @@ class Engine:
                 await self._close_components()
                 raise
         self.started = True
-        self.hooks.crawl_opened(self.spider, self.settings)
+        self.hooks.crawl_opened(self.spider, self.settings, self.stats)
         feeder = asyncio.create_task(self._feed(), name="acrawl-start-requests")
         self._closing = asyncio.Event()
         flusher = asyncio.create_task(self._flush_periodically(), name="acrawl-flusher")
