@@ -385,6 +385,8 @@ class Engine:
         self._wake.set()
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
+            if isinstance(exc, KeyboardInterrupt):  # a blocked loop interrupted on a signal
+                return
             # one line for the user; the traceback for whoever debugs (--log-level DEBUG)
             logger.error("internal error: %s: %s", type(exc).__name__, exc)
             logger.debug("internal error", exc_info=exc)
