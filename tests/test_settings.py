@@ -240,3 +240,31 @@ def test_scrapys_setting_names_read_acrawls_values() -> None:
     assert s.getbool("ROBOTSTXT_OBEY") is False and "ROBOTSTXT_OBEY" in s
     assert s.getfloat("DOWNLOAD_TIMEOUT") == s["timeout"]
     assert set(SCRAPY_NAMES.values()) <= set(s)  # every alias names a real setting
+
+
+# -- component lists ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["middlewares", "spider_middlewares", "pipelines", "disable"])
+@pytest.mark.parametrize("raw", ["", "  "])
+def test_an_empty_list_setting_is_an_empty_list(name: str, raw: str) -> None:
+    """``-s disable=`` (a variable left empty in a script) is ``[]``, not ``['']``."""
+    settings = Settings.build(overrides={name: raw})
+    assert settings[name] == []
+    assert settings.origin(name) == "command line"
+
+
+@pytest.mark.parametrize("raw", [{"pkg.mod.Late": 800, "pkg.mod.Early": 100},
+                                 '{"pkg.mod.Late": 800, "pkg.mod.Early": 100}'])
+def test_scrapys_numbered_component_dict_is_refused_with_the_list_to_write(raw: Any) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.build(overrides={"pipelines": raw})
+    message = str(info.value)
+    assert "setting 'pipelines' is a list in the order the components run" in message
+    assert "['pkg.mod.Early', 'pkg.mod.Late']" in message  # Scrapy's order, lowest first
+    assert "\n" not in message
+
+
+def test_scrapys_spider_middleware_dict_lists_the_highest_number_first() -> None:
+    with pytest.raises(ConfigError, match=re.escape("['p.m.B', 'p.m.A']")):
+        Settings.build(overrides={"spider_middlewares": {"p.m.A": 100, "p.m.B": 543}})

@@ -50,7 +50,7 @@ from .policies.proxy import ProxyMiddleware
 from .policies.redirect import RedirectMiddleware
 from .policies.retry import RetryMiddleware
 from .policies.throttle import AutoThrottle, ThrottleMiddleware
-from .settings import Layer, Settings
+from .settings import Layer, Settings, scrapy_order_hint
 from .sinks.base import Sink
 from .spider import Spider, check_spider, spider_name
 from .stats import Stats
@@ -300,10 +300,16 @@ class Crawler:
         return await cache.process_response(request, response, self.spider)
 
     # -- running --------------------------------------------------------------------------------
-    async def _open_sinks(self) -> list[Sink]:
+    def _build_sinks(self) -> list[Sink]:
+        """The outputs' sinks, built but not opened (no file is touched yet)."""
         built = [self.hooks.open_sink(uri, self.settings) for uri in self.outputs]
         _refuse_same_target(self.outputs, built)
-        sinks: list[Sink] = []
+        return built
+
+    async def _open_sinks(self, built: list[Sink], sinks: list[Sink]) -> None:
+        """Open ``built`` into ``sinks`` (the engine's list): called once the components'
+        ``open_spider`` succeeded, so one that fails leaves an existing output as it was
+        (``--overwrite`` truncates only a crawl that starts)."""
         try:
             for uri, sink in zip(self.outputs, built, strict=True):
                 checkpoint = self.state.sink_checkpoint(uri) if self.state else None
@@ -327,8 +333,8 @@ class Crawler:
                     # the run never started: leave no new file that would block the next one
                     # (a --state crawl has recorded them, and reopens them on resume)
                     sink.discard()
+            sinks.clear()
             raise
-        return sinks
 
     async def crawl(self) -> CrawlResult:
         """Run the crawl to its end; ConfigError if an output cannot be opened (or the
@@ -343,7 +349,8 @@ class Crawler:
         return result
 
     async def _crawl(self) -> CrawlResult:
-        sinks = await self._open_sinks()
+        built = self._build_sinks()
+        sinks: list[Sink] = []  # opened by the engine, after the components' open_spider
         gates: list[Any] = []
         try:
             gates = [g for g in self.hooks.open_gates(self.settings, self.spider, self.fetch)
@@ -378,7 +385,7 @@ class Crawler:
                 in_flight=lambda: engine.in_flight, host_delay=self.politeness.delay,
                 queued_by_host=getattr(self.queue, "queued_by_host", None))
             self.monitor.watch(self.view, stop=engine.stop, log_stats=self.log_stats)
-            reason = await engine.run()
+            reason = await engine.run(before_start=lambda: self._open_sinks(built, sinks))
             await self.view.freeze()
             self.stats.set("finish_reason", reason)
             self.stats.set("hosts", self.view.host_summary(20))
@@ -491,6 +498,9 @@ class Crawler:
         then the plugins' ``acrawl_<attr>`` hook."""
         specs: list[tuple[Any, str]] = []
         own = getattr(self.spider, attr, None) or ()
+        if isinstance(own, Mapping):
+            raise ConfigError(f"spider {self.spider.name!r}: {attr} "
+                              f"{scrapy_order_hint(attr, own)}")
         if isinstance(own, str) or not isinstance(own, Iterable):
             raise ConfigError(f"spider {self.spider.name!r}: {attr} must be a list of "
                               f"classes, instances or import paths, got {type(own).__name__}")
@@ -499,7 +509,9 @@ class Crawler:
         try:
             specs += [(spec, f"plugin {label}")
                       for label, spec in self.hooks.components(attr, self.settings, self.spider)]
-        except Exception as exc:
+        except ConfigError:
+            raise
+        except Exception as exc:  # (Hooks.components names the plugin that raised)
             raise ConfigError(f"a plugin's acrawl_{attr} failed: {type(exc).__name__}: {exc}"
                               ) from None
         out = []

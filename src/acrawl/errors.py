@@ -170,3 +170,8 @@ class ComponentError(AcrawlError):
         self.request = request
         self.component = component
         self.wrapped: Any = wrapped
+        #: a spider middleware's ``process_spider_output`` that raised midway: what it had
+        #: yielded, through the middlewares after it (kept, not lost)
+        self.partial: list[Any] = []
+        #: errors of those later middlewares on that partial output
+        self.later: list[ComponentError] = []

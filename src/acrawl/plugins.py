@@ -249,13 +249,13 @@ class Hooks:
     def add_settings(self) -> list[Setting]:
         """All settings declared by plugins (concatenated)."""
         out: list[Setting] = []
-        for result in self._h.acrawl_add_settings():
+        for result in self._setup("acrawl_add_settings"):
             out.extend(result or ())
         return out
 
     def open_sink(self, uri: str, settings: Settings) -> Sink:
         """The sink for ``uri`` from the first plugin that claims it; ConfigError if none."""
-        sink = self._h.acrawl_open_sink(uri=uri, settings=settings)
+        sink = self._setup("acrawl_open_sink", uri=uri, settings=settings)
         if sink is None:
             raise ConfigError(
                 f"no sink for output {uri!r} (built-in: .jsonl .json .xml .csv sqlite:/// and -)"
@@ -268,9 +268,15 @@ class Hooks:
         caller = getattr(self._h, f"acrawl_{kind}")
         out: list[tuple[str, Any]] = []
         for impl in reversed(caller.get_hookimpls()):  # pluggy calls the last registered first
-            result = impl.function(**{a: {"settings": settings, "spider": spider}[a]
-                                      for a in impl.argnames})
             label = _plugin_label(self.pm, impl)
+            try:
+                result = impl.function(**{a: {"settings": settings, "spider": spider}[a]
+                                          for a in impl.argnames})
+            except ConfigError:
+                raise
+            except Exception as exc:
+                raise PluginError(f"plugin {label!r}: hook acrawl_{kind} raised "
+                                  f"{type(exc).__name__}: {exc}") from None
             if result is None:
                 continue
             if isinstance(result, str) or not isinstance(result, Iterable):
@@ -279,12 +285,12 @@ class Hooks:
         return out
 
     def download_handlers(self, settings: Settings, spider: Spider) -> list[Any]:
-        return [h for h in self._h.acrawl_download_handler(settings=settings, spider=spider)
-                if h is not None]
+        return [h for h in self._setup("acrawl_download_handler", settings=settings,
+                                       spider=spider) if h is not None]
 
     def open_gates(self, settings: Settings, spider: Spider, fetch: Any) -> list[Gate]:
-        return [g for g in self._h.acrawl_open_gate(settings=settings, spider=spider, fetch=fetch)
-                if g is not None]
+        return [g for g in self._setup("acrawl_open_gate", settings=settings, spider=spider,
+                                       fetch=fetch) if g is not None]
 
     def start_requests(
         self, spider: Spider, settings: Settings, fetch: Any
@@ -293,11 +299,15 @@ class Hooks:
                                                          fetch=fetch) if r is not None]
 
     # -- lifecycle ------------------------------------------------------------------------------
-    def crawl_opened(self, spider: Spider, settings: Settings) -> None:
-        self._safe("acrawl_crawl_opened", spider=spider, settings=settings)
+    def crawl_opened(self, spider: Spider, settings: Settings, stats: Stats | None = None) -> None:
+        """Each plugin's ``acrawl_crawl_opened``; one that raises is logged and counted
+        (``errors/plugin`` in ``stats``), the others are still called, the crawl goes on."""
+        self._each("acrawl_crawl_opened", stats, kwargs=dict(spider=spider, settings=settings))
 
     def crawl_closed(self, spider: Spider, stats: Stats, reason: str) -> None:
-        self._safe("acrawl_crawl_closed", spider=spider, stats=stats, reason=reason)
+        """As :meth:`crawl_opened`, for ``acrawl_crawl_closed``."""
+        self._each("acrawl_crawl_closed", stats,
+                   kwargs=dict(spider=spider, stats=stats, reason=reason))
 
     # -- requests -------------------------------------------------------------------------------
     def url_rejected_by(self, url: str, request: Request, spider: Spider) -> str | None:
@@ -375,6 +385,55 @@ class Hooks:
                 func(*args)
             except Exception:
                 logger.exception("plugin %s: hook %s raised", label, name)
+
+    def _setup(self, name: str, **kwargs: Any) -> Any:
+        """Call a set-up hook (before the crawl runs): what a plugin raises is a
+        :class:`PluginError` naming it, in one line (a ConfigError of its own goes as is)."""
+        try:
+            return getattr(self._h, name)(**kwargs)
+        except ConfigError:
+            raise
+        except Exception as exc:
+            label = self._raiser(name, exc)
+            raise PluginError(f"plugin {label!r}: hook {name} raised "
+                              f"{type(exc).__name__}: {exc}") from None
+
+    def _raiser(self, name: str, exc: BaseException) -> str:
+        """The label of the plugin of hook ``name`` whose implementation raised ``exc``."""
+        codes = {}
+        for impl in getattr(self._h, name).get_hookimpls():
+            code = getattr(impl.function, "__code__", None)
+            if code is not None:
+                codes[code] = _plugin_label(self.pm, impl)
+        tb = exc.__traceback__
+        found = "?"
+        while tb is not None:
+            found = codes.get(tb.tb_frame.f_code, found)
+            if tb.tb_frame.f_code in codes:
+                break
+            tb = tb.tb_next
+        return found
+
+    def _each(self, name: str, stats: Stats | None, *, kwargs: dict[str, Any]) -> None:
+        """Each implementation of a lifecycle hook, in pluggy's order; one that raises is
+        logged naming its plugin and counted as ``errors/plugin``, the others still run."""
+        caller = getattr(self._h, name)
+        impls = caller.get_hookimpls()
+        if any(i.hookwrapper or i.wrapper for i in impls):  # pluggy's own call loop
+            try:
+                caller(**kwargs)
+            except Exception:
+                if stats is not None:
+                    stats.inc("errors/plugin")
+                logger.exception("plugin hook %s raised", name)
+            return
+        for impl in reversed(impls):
+            try:
+                impl.function(**{a: kwargs[a] for a in impl.argnames})
+            except Exception:
+                if stats is not None:
+                    stats.inc("errors/plugin")
+                logger.exception("plugin %s: hook %s raised", _plugin_label(self.pm, impl), name)
 
     def _safe(self, name: str, **kwargs: Any) -> None:
         """Call an observation hook; a plugin that raises is logged, never fatal."""

@@ -22,6 +22,7 @@ import contextlib
 import itertools
 import logging
 import signal
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -149,6 +150,11 @@ async def _with_signals(crawler: Crawler, collector: _ItemCollector | None) -> C
         return await _run(crawler, collector)
 
 
+#: seconds the event loop may take to answer a second signal before it is taken to be blocked
+#: (a sync callback or pipeline that does not return) and the blocking code is interrupted
+BLOCKED_AFTER = 1.0
+
+
 @contextlib.contextmanager
 def stop_on_signals(crawler: Crawler) -> Iterator[None]:
     """Ctrl-C and SIGTERM stop ``crawler`` while the block runs, in the running event loop:
@@ -158,13 +164,27 @@ def stop_on_signals(crawler: Crawler) -> Iterator[None]:
     the loop has no signal handlers, the default handlers stay (Ctrl-C raises
     ``KeyboardInterrupt``).
 
+    A signal reaches the loop only when the loop runs: while user code blocks it
+    (``time.sleep`` in a sync pipeline) a second signal would wait as long. So each signal
+    is also seen at once by a Python-level handler (which runs in the main thread even then);
+    from the second on, if the loop has not answered within :data:`BLOCKED_AFTER` seconds,
+    the blocking code is interrupted with ``KeyboardInterrupt`` (what was written is kept;
+    ``acrawl-run`` exits 130). No cost until a signal arrives.
+
     The one place both front ends handle signals: ``acrawl.run`` and ``acrawl-run``."""
     loop = asyncio.get_running_loop()
     received = 0
+    answered = threading.Condition()
+    delivered = 0
+    interrupt = False
+    active = True
+    main = threading.get_ident()
 
-    def on_signal(signum: int) -> None:
+    def on_signal(signum: int) -> None:  # in the event loop
         nonlocal received
-        received += 1
+        with answered:
+            received += 1
+            answered.notify_all()
         if received == 1:
             _signal_logger.warning("%s: finishing requests in flight and saving; again to stop "
                                    "now", signal.Signals(signum).name)
@@ -173,15 +193,43 @@ def stop_on_signals(crawler: Crawler) -> Iterator[None]:
             _signal_logger.warning("stopping now")
             crawler.stop(force=True)
 
+    def watch(count: int) -> None:  # in a thread: did the loop answer signal ``count``?
+        nonlocal interrupt
+        with answered:
+            if answered.wait_for(lambda: received >= count, BLOCKED_AFTER) or not active:
+                return
+        _signal_logger.warning("the event loop is blocked (a callback, middleware or pipeline "
+                               "that does not return): interrupting it")
+        interrupt = True
+        with contextlib.suppress(OSError, ValueError):
+            signal.pthread_kill(main, signal.SIGINT)
+
+    def on_delivery(signum: int, frame: Any) -> None:  # Python-level, main thread, at once
+        nonlocal delivered, interrupt
+        if interrupt and active:
+            interrupt = False
+            raise KeyboardInterrupt
+        chained = previous.get(signum)
+        if callable(chained):
+            chained(signum, frame)  # the loop's own (it wakes the loop up)
+        delivered += 1
+        if delivered >= 2:
+            threading.Thread(target=watch, args=(delivered,), daemon=True,
+                             name="acrawl-signal-watch").start()
+
     installed = []
+    previous: dict[int, Any] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         # not in the main thread (or not on this platform): the default handlers stay
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, on_signal, sig)
             installed.append(sig)
+            previous[sig] = signal.getsignal(sig)
+            signal.signal(sig, on_delivery)  # the loop's wakeup fd stays: both are told
     try:
         yield
     finally:
+        active = False
         for sig in installed:
             loop.remove_signal_handler(sig)
 

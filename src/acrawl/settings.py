@@ -262,6 +262,8 @@ def _coerce(spec: Setting, value: Any) -> Any:
             return _finite(float(value.strip()))
         if t is str:
             return value
+        if t is list and not value.strip():  # -s disable= : an empty list, not ['']
+            return []
         if t in (list, dict):
             import json
 
@@ -436,6 +438,11 @@ def _validate(specs: Mapping[str, Setting], name: str, raw: Any, where: str) -> 
     spec = specs.get(key)
     if spec is None:
         raise ConfigError(f"{prefix}unknown setting {name!r}" + _suggest(key, specs))
+    if spec.name in COMPONENT_LISTS:
+        numbered = _numbered(raw)
+        if numbered is not None:
+            raise ConfigError(f"{prefix}setting {spec.name!r} "
+                              f"{scrapy_order_hint(spec.name, numbered)}")
     try:
         value = _coerce(spec, raw)
     except (ValueError, TypeError):
@@ -453,6 +460,44 @@ def _validate(specs: Mapping[str, Setting], name: str, raw: Any, where: str) -> 
         if problem:
             raise ConfigError(f"{prefix}setting {spec.name!r} expects {problem}, got {raw!r}")
     return spec, value
+
+
+#: the settings (and spider attributes) that list components in the order they run
+COMPONENT_LISTS = ("middlewares", "spider_middlewares", "pipelines")
+
+
+def _numbered(raw: Any) -> Mapping[Any, Any] | None:
+    """Scrapy's ``{"path.to.Cls": 543}`` (a mapping, or one in JSON text), else None."""
+    if isinstance(raw, Mapping):
+        return raw
+    if isinstance(raw, str) and raw.strip().startswith("{"):
+        import json
+
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            return None
+        return parsed if isinstance(parsed, dict) else None
+    return None
+
+
+def scrapy_order_hint(name: str, numbered: Mapping[Any, Any]) -> str:
+    """What a component list ``name`` given as Scrapy's ``{path: order number}`` is told,
+    with the list to write instead (Scrapy's order: the lowest number first, for
+    spider middlewares the highest; ``None``, Scrapy's "off", left out)."""
+    def order(entry: tuple[Any, Any]) -> float:
+        number = entry[1]
+        return float(number) if isinstance(number, int | float) else 0.0
+
+    kept = [(k, v) for k, v in numbered.items() if v is not None]
+    kept.sort(key=order, reverse=name == "spider_middlewares")
+    listed = ", ".join(repr(str(k)) for k, _ in kept)
+    off = [str(k) for k, v in numbered.items() if v is None]
+    return (f"is a list in the order the components run, not Scrapy's dict of order "
+            f"numbers ({{path: number}}): write [{listed}]"
+            + (f" (a None entry is not needed; -s disable=NAME turns a built-in off: {off})"
+               if off else "")
+            + " (docs/middleware.md)")
 
 
 def _suggest(key: str, specs: Mapping[str, Setting]) -> str:

@@ -93,3 +93,54 @@ def test_sigint_before_the_first_response(acrawl: Runner, tmp_path: Path,
     assert "Traceback" not in run.stderr, run.stderr[-3000:]
     assert json.loads((tmp_path / "s.json").read_text()) == []
     assert json.loads((tmp_path / "stats.json").read_text())["reason"] == "interrupted"
+
+
+BLOCKING_SPIDER = '''
+import pathlib
+import time
+
+import acrawl
+
+
+class Stuck:
+    """A sync pipeline that blocks the event loop (a database call without a timeout)."""
+
+    def process_item(self, item, spider):
+        pathlib.Path("blocking").touch()
+        time.sleep(60)
+        return item
+
+
+class Blocks(acrawl.Spider):
+    name = "blocks"
+    pipelines = [Stuck]
+
+    def __init__(self, url="", **kw):
+        super().__init__(**kw)
+        self.start_urls = [url]
+
+    def parse(self, response):
+        yield {"url": response.url}
+'''
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_second_signal_gets_through_a_blocked_event_loop(acrawl: Runner, tmp_path: Path,
+                                                           site_process,
+                                                           sig: signal.Signals) -> None:
+    """A signal reaches the event loop only when the loop runs: with a pipeline blocking it,
+    the second (and third) Ctrl-C waited the 60 s of the pipeline."""
+    site = site_process("links", "--pages", "10")
+    (tmp_path / "blocks.py").write_text(BLOCKING_SPIDER)
+    run = acrawl.start("blocks.py", "-a", f"url={site.base_url}/", "-o", "s.jsonl")
+    assert wait_for(lambda: (tmp_path / "blocking").exists(), 20), run.stderr
+    run.send_signal(sig)
+    time.sleep(0.3)
+    assert run.poll() is None
+    run.send_signal(sig)
+    code, took = run.finish(15)
+    assert code == 130, run.stderr[-3000:]
+    assert took < 4, f"took {took:.1f}s to stop after the second signal"
+    assert "Traceback" not in run.stderr, run.stderr[-3000:]
+    assert "internal error" not in run.stderr, run.stderr[-3000:]
+    assert "the event loop is blocked" in run.stderr

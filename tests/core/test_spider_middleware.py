@@ -567,6 +567,72 @@ async def test_a_failing_process_spider_output_is_offered_to_the_handlers_after_
 # -- process_spider_output ------------------------------------------------------------------------
 
 
+class ForgetsToYield:
+    def process_spider_output(self, response: Any, result: Any, spider: Any) -> Any:
+        for out in result:  # a loop without yield: returns None
+            spider.seen_by_middleware = out
+
+
+class ReturnsAnItem:
+    def process_spider_output(self, response: Any, result: Any, spider: Any) -> Any:
+        return {"path": "one item, not an iterable of them"}
+
+
+@pytest.mark.parametrize(("middleware", "returned"), [(ForgetsToYield, "NoneType"),
+                                                      (ReturnsAnItem, "dict")])
+async def test_process_spider_output_returning_no_iterable_is_a_named_error(
+    middleware: type, returned: str, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Returning None (a loop without ``yield``) lost the page's output without a word."""
+    class Spider(Pages):
+        spider_middlewares = [middleware]
+
+    async with serve(Site({"/": "home"})) as base:
+        result, _ = await run_crawl(Spider, base=base)
+    assert result.stats["errors/middleware"] == 1
+    assert (f"spider middleware {middleware.__name__!r} process_spider_output returned "
+            f"{returned}; expected an iterable") in caplog.text
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+async def test_what_process_spider_output_yielded_before_it_raised_is_kept(
+    tmp_path: Path, asynchronous: bool, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Scrapy passes on what the middleware yielded before the error; it was all lost. It goes
+    on through the middlewares after it, and the error is counted."""
+    class Midway:
+        def process_spider_output(self, response: Any, result: Any, spider: Any) -> Any:
+            for n, out in enumerate(result):
+                if n == 1:
+                    raise RuntimeError("midway")
+                yield out
+
+    class AsyncMidway:
+        async def process_spider_output(self, response: Any, result: Any, spider: Any) -> Any:
+            n = 0
+            async for out in result:
+                if n == 1:
+                    raise RuntimeError("midway")
+                n += 1
+                yield out
+
+    class Spider(Pages):
+        spider_middlewares = [AsyncMidway if asynchronous else Midway, Stamp]
+
+        def parse(self, response: acrawl.Response) -> Any:
+            yield {"n": 1}
+            yield {"n": 2}
+
+    out = tmp_path / "items.jsonl"
+    async with serve(Site({"/": "home"})) as base:
+        result, _ = await run_crawl(Spider, base=base, outputs=[str(out)])
+    assert read_items(out) == [{"n": 1, "stamped": True}]
+    assert result.stats["errors/middleware"] == 1
+    assert "raised RuntimeError: midway" in caplog.text
+    assert "what it yielded before it raised is kept (1)" in caplog.text
+
+
+
 async def test_an_async_generator_process_spider_output_gets_an_async_iterable() -> None:
     class AsyncOnly:
         async def process_spider_output(self, response: Any, result: Any, spider: Any) -> Any:

@@ -102,11 +102,14 @@ def load(spec: Any, kind: str, *, crawler: Any, settings: Any) -> Any:
     one method of ``kind``. Raises :class:`ConfigError` with one line naming it."""
     obj = _import(spec.strip(), kind) if isinstance(spec, str) else spec
     label = spec if isinstance(spec, str) else component_name(obj)
+    made_by = ""
     if isinstance(obj, type):
         try:
             if hasattr(obj, "from_crawler"):
+                made_by = "from_crawler(crawler)"
                 obj = obj.from_crawler(crawler)
             elif hasattr(obj, "from_settings"):
+                made_by = "from_settings(settings)"
                 obj = obj.from_settings(settings)
             else:
                 obj = obj()
@@ -119,7 +122,12 @@ def load(spec: Any, kind: str, *, crawler: Any, settings: Any) -> Any:
                         "close_spider(spider) on the component instead (docs/middleware.md)")
             raise ConfigError(f"{kind} {label!r} failed to start: {type(exc).__name__}: {exc}"
                               f"{hint}") from None
+    if obj is None and made_by:
+        raise ConfigError(f"{kind} {label!r}: {made_by} returned None; it must return "
+                          "the component ('return cls(...)')")
     methods = KINDS[kind]
+    for method in (*methods, "open_spider", "close_spider"):
+        _refuse_generator(obj, method, kind, label)
     if kind == "spider middleware" and callable(
             getattr(obj, "process_spider_output_async", None)) and not callable(
             getattr(obj, "process_spider_output", None)):
@@ -130,6 +138,25 @@ def load(spec: Any, kind: str, *, crawler: Any, settings: Any) -> Any:
         raise ConfigError(f"{kind} {label!r} has none of the methods "
                           f"{', '.join(methods)}")
     return obj
+
+
+#: the methods that may be (async) generators: they return the iterable of results
+_ITERATING = frozenset({"process_spider_output", "process_spider_exception",
+                        "process_start_requests", "process_start"})
+
+
+def _refuse_generator(obj: Any, method: str, kind: str, label: str) -> None:
+    """A ``yield`` in a method that returns one value (``process_item``, ``process_request``,
+    ``open_spider``...) makes it return a generator, which would fail every call, or write
+    the generator as the item: refused when the component loads."""
+    if method in _ITERATING:
+        return
+    func = getattr(obj, method, None)
+    if callable(func) and (inspect.isgeneratorfunction(func)
+                           or inspect.isasyncgenfunction(func)):
+        raise ConfigError(f"{kind} {label!r}: {method} is a generator function (it has "
+                          "'yield'), so each call would return a generator; it must return "
+                          "its result ('return ...', not 'yield ...')")
 
 
 def assemble(

@@ -29,7 +29,7 @@ import random
 import reprlib
 import time
 import types
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
@@ -156,11 +156,13 @@ class Engine:
         self._shared_queue = scheduler.shared
 
     # -- public ---------------------------------------------------------------------------------
-    async def run(self) -> str:
+    async def run(self, before_start: Callable[[], Awaitable[Any]] | None = None) -> str:
         """Crawl until the frontier is empty and nothing is in flight, or until stopped.
 
         First each component's ``open_spider``: one that raises is a ConfigError (the crawl
-        does not start; what opened is closed)."""
+        does not start; what opened is closed). Then ``before_start`` (the crawler opens the
+        outputs there, so a failing ``open_spider`` leaves them untouched); what it raises
+        closes the components too."""
         try:
             if self.lifecycle is not None:
                 await self.lifecycle.open()
@@ -169,8 +171,14 @@ class Engine:
         except ComponentError as exc:
             await self._close_components()
             raise ConfigError(str(exc)) from None
+        if before_start is not None:
+            try:
+                await before_start()
+            except BaseException:
+                await self._close_components()
+                raise
         self.started = True
-        self.hooks.crawl_opened(self.spider, self.settings)
+        self.hooks.crawl_opened(self.spider, self.settings, self.stats)
         feeder = asyncio.create_task(self._feed(), name="acrawl-start-requests")
         self._closing = asyncio.Event()
         flusher = asyncio.create_task(self._flush_periodically(), name="acrawl-flusher")
@@ -292,6 +300,8 @@ class Engine:
         self._wake.set()
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
+            if isinstance(exc, KeyboardInterrupt):  # a blocked loop interrupted on a signal
+                return
             # one line for the user; the traceback for whoever debugs (--log-level DEBUG)
             logger.error("internal error: %s: %s", type(exc).__name__, exc)
             logger.debug("internal error", exc_info=exc)
@@ -733,10 +743,14 @@ class Engine:
         try:
             outs = await self.spider_mws.output(response, outs, start)
         except ComponentError as exc:
-            self.stats.inc("errors/middleware")
-            logger.error("%s (%s); its output is dropped", exc, request.url, exc_info=exc.wrapped)
-            self.hooks.error(exc, request, self.spider)
-            outs = []
+            outs = exc.partial  # what it yielded before it raised is kept
+            kept = f"; what it yielded before it raised is kept ({len(outs)})" if outs else \
+                "; its output is dropped"
+            for error in (exc, *exc.later):
+                self.stats.inc("errors/middleware")
+                logger.error("%s (%s)%s", error, request.url, kept if error is exc else "",
+                             exc_info=error.wrapped)
+                self.hooks.error(error, request, self.spider)
         requests: list[Request] = []
         items: list[Any] = []
         for out in outs:

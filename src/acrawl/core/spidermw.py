@@ -172,18 +172,37 @@ class SpiderMiddlewares:
         for index, name, func, wants_async in self._outputs:
             if index < start:
                 continue
+            produced: list[Any] = []
             try:
                 out = func(response, _aiter(current) if wants_async else current, spider)
                 if inspect.isawaitable(out):
                     out = await out
-                current = [o async for o in _aiter(out)]
+                if out is None or isinstance(out, str | bytes | Mapping) or not isinstance(
+                        out, Iterable | AsyncIterable):
+                    raise ComponentError(
+                        f"spider middleware {name!r} process_spider_output returned "
+                        f"{type(out).__name__}; expected an iterable of requests and items "
+                        "('return result' or 'yield' each one)",
+                        response.request if response is not None else None, component=name)
+                async for o in _aiter(out):
+                    produced.append(o)
+                current = produced
+            except ComponentError:
+                raise
             except Exception as exc:
                 recovered = (await self.exception(response, exc, index + 1)
                              if self._exceptions and response is not None else None)
                 if recovered is not None:
                     return await self.output(response, recovered[1], recovered[0] + 1)
-                raise _raised(name, "process_spider_output", exc,
-                              response.request if response is not None else None) from exc
+                error = _raised(name, "process_spider_output", exc,
+                                response.request if response is not None else None)
+                if produced:  # what it yielded before it raised goes on, as in Scrapy
+                    try:
+                        error.partial = await self.output(response, produced, index + 1)
+                    except ComponentError as later:
+                        error.partial = later.partial
+                        error.later = [later, *later.later]
+                raise error from exc
         return current
 
     async def exception(self, response: Response | None, exc: BaseException,
