@@ -195,9 +195,15 @@ def _positional(func: Callable[..., Any], argnames: tuple[str, ...],
     return lambda *args: func(*[args[i] for i in picks])
 
 
+def _hook_failed(label: str, hook: str, exc: Exception) -> PluginError:
+    """The one-line error of a set-up hook that raised, naming the plugin and the hook."""
+    return PluginError(f"plugin {label!r}: hook {hook} raised {type(exc).__name__}: {exc}")
+
+
 #: the observation hooks: results ignored, a raising plugin logged and the others still called
 _OBSERVATIONS = ("acrawl_request_scheduled", "acrawl_request_dropped",
-                 "acrawl_response_received", "acrawl_item_scraped", "acrawl_error")
+                 "acrawl_response_received", "acrawl_item_scraped", "acrawl_error",
+                 "acrawl_crawl_opened", "acrawl_crawl_closed")
 
 
 class Hooks:
@@ -275,8 +281,7 @@ class Hooks:
             except ConfigError:
                 raise
             except Exception as exc:
-                raise PluginError(f"plugin {label!r}: hook acrawl_{kind} raised "
-                                  f"{type(exc).__name__}: {exc}") from None
+                raise _hook_failed(label, f"acrawl_{kind}", exc) from None
             if result is None:
                 continue
             if isinstance(result, str) or not isinstance(result, Iterable):
@@ -302,12 +307,11 @@ class Hooks:
     def crawl_opened(self, spider: Spider, settings: Settings, stats: Stats | None = None) -> None:
         """Each plugin's ``acrawl_crawl_opened``; one that raises is logged and counted
         (``errors/plugin`` in ``stats``), the others are still called, the crawl goes on."""
-        self._each("acrawl_crawl_opened", stats, kwargs=dict(spider=spider, settings=settings))
+        self._notify("acrawl_crawl_opened", spider, settings, failures=stats)
 
     def crawl_closed(self, spider: Spider, stats: Stats, reason: str) -> None:
         """As :meth:`crawl_opened`, for ``acrawl_crawl_closed``."""
-        self._each("acrawl_crawl_closed", stats,
-                   kwargs=dict(spider=spider, stats=stats, reason=reason))
+        self._notify("acrawl_crawl_closed", spider, stats, reason, failures=stats)
 
     # -- requests -------------------------------------------------------------------------------
     def url_rejected_by(self, url: str, request: Request, spider: Spider) -> str | None:
@@ -372,18 +376,21 @@ class Hooks:
         if self._observe["acrawl_error"]:
             self._notify("acrawl_error", exception, request, spider)
 
-    def _notify(self, name: str, *args: Any) -> None:
+    def _notify(self, name: str, *args: Any, failures: Stats | None = None) -> None:
         """Call an observation hook's implementations with the hook's arguments, in order;
-        one that raises is logged (never fatal) and the others are still called."""
+        one that raises is logged (never fatal; counted as ``errors/plugin`` in ``failures``
+        when given) and the others are still called."""
         observers = self._observers[name]
         if observers is None:  # hook wrappers: pluggy's call loop
             spec = getattr(self._h, name).spec.argnames
-            self._safe(name, **dict(zip(spec, args, strict=True)))
+            self._safe(name, dict(zip(spec, args, strict=True)), failures)
             return
         for label, func in observers:
             try:
                 func(*args)
             except Exception:
+                if failures is not None:
+                    failures.inc("errors/plugin")
                 logger.exception("plugin %s: hook %s raised", label, name)
 
     def _setup(self, name: str, **kwargs: Any) -> Any:
@@ -394,9 +401,7 @@ class Hooks:
         except ConfigError:
             raise
         except Exception as exc:
-            label = self._raiser(name, exc)
-            raise PluginError(f"plugin {label!r}: hook {name} raised "
-                              f"{type(exc).__name__}: {exc}") from None
+            raise _hook_failed(self._raiser(name, exc), name, exc) from None
 
     def _raiser(self, name: str, exc: BaseException) -> str:
         """The label of the plugin of hook ``name`` whose implementation raised ``exc``."""
@@ -406,38 +411,18 @@ class Hooks:
             if code is not None:
                 codes[code] = _plugin_label(self.pm, impl)
         tb = exc.__traceback__
-        found = "?"
         while tb is not None:
-            found = codes.get(tb.tb_frame.f_code, found)
             if tb.tb_frame.f_code in codes:
-                break
+                return codes[tb.tb_frame.f_code]
             tb = tb.tb_next
-        return found
+        return "?"
 
-    def _each(self, name: str, stats: Stats | None, *, kwargs: dict[str, Any]) -> None:
-        """Each implementation of a lifecycle hook, in pluggy's order; one that raises is
-        logged naming its plugin and counted as ``errors/plugin``, the others still run."""
-        caller = getattr(self._h, name)
-        impls = caller.get_hookimpls()
-        if any(i.hookwrapper or i.wrapper for i in impls):  # pluggy's own call loop
-            try:
-                caller(**kwargs)
-            except Exception:
-                if stats is not None:
-                    stats.inc("errors/plugin")
-                logger.exception("plugin hook %s raised", name)
-            return
-        for impl in reversed(impls):
-            try:
-                impl.function(**{a: kwargs[a] for a in impl.argnames})
-            except Exception:
-                if stats is not None:
-                    stats.inc("errors/plugin")
-                logger.exception("plugin %s: hook %s raised", _plugin_label(self.pm, impl), name)
-
-    def _safe(self, name: str, **kwargs: Any) -> None:
-        """Call an observation hook; a plugin that raises is logged, never fatal."""
+    def _safe(self, name: str, kwargs: dict[str, Any], failures: Stats | None = None) -> None:
+        """Call an observation hook through pluggy; a plugin that raises is logged (and
+        counted in ``failures``), never fatal."""
         try:
             getattr(self._h, name)(**kwargs)
         except Exception:
+            if failures is not None:
+                failures.inc("errors/plugin")
             logger.exception("plugin hook %s raised", name)
